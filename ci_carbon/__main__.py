@@ -1,0 +1,3 @@
+from ci_carbon.cli import main
+
+main()
