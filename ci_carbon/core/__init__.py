@@ -1,0 +1,1 @@
+"""The shared core: the job model, the factor tables and the estimate."""

@@ -1,0 +1,57 @@
+"""The estimate: energy and emissions of a resolved job (Lacoste et al. 2019; DESIGN.md "The estimate").
+
+Pure arithmetic over a :class:`Job`; every number it multiplies was chosen, with its source, by
+:mod:`ci_carbon.core.resolve`. The range multiplies the uncertain factors' bounds together (the product of
+the lows, the product of the highs): conservative, and easy to check by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ci_carbon.core.model import Estimate, Job
+
+
+def it_energy_kwh(job: Job) -> tuple[float, float]:
+    """(device, host) IT energy over all runs, in kWh, before data-centre overhead."""
+    device = job.device_hours * job.device_power_w / 1000.0 * job.runs
+    host = job.hours * (job.cpu_power_w + job.memory_power_w) / 1000.0 * job.runs
+    return device, host
+
+
+def estimate(job: Job) -> Estimate:
+    device_it, host_it = it_energy_kwh(job)
+    energy = (device_it + host_it) * job.pue
+    low = (device_it * job.power_bounds.low + host_it * job.host_bounds.low) * job.pue * job.pue_bounds.low
+    high = (device_it * job.power_bounds.high + host_it * job.host_bounds.high) * job.pue * job.pue_bounds.high
+    intensity_kg = job.carbon_intensity / 1000.0
+    emissions = energy * intensity_kg
+    return Estimate(
+        job=job,
+        device_energy_kwh=device_it * job.pue,
+        energy_kwh=energy,
+        energy_kwh_low=low,
+        energy_kwh_high=high,
+        emissions_kg=emissions,
+        emissions_kg_low=low * intensity_kg * job.intensity_bounds.low,
+        emissions_kg_high=high * intensity_kg * job.intensity_bounds.high,
+        emissions_kg_market=emissions * (1.0 - job.renewable_matching),
+        embodied_kg=job.embodied_kg_per_device_hour * job.device_hours * job.runs,
+    )
+
+
+TOTAL_KEYS = (
+    "energy_kwh", "energy_kwh_low", "energy_kwh_high", "emissions_kg", "emissions_kg_low", "emissions_kg_high",
+    "emissions_kg_market", "embodied_kg",
+)
+
+
+def totals(estimates: Iterable[Estimate]) -> dict[str, float]:
+    """Sums over jobs; ranges add up as bounds (every job at its low, every job at its high)."""
+    out = dict.fromkeys(TOTAL_KEYS, 0.0)
+    count = 0
+    for est in estimates:
+        count += 1
+        for key in TOTAL_KEYS:
+            out[key] += getattr(est, key)
+    return {"jobs": count, **out}

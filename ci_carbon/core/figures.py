@@ -1,0 +1,42 @@
+"""Per-kWh figures of a cloud region, for advice that compares places without re-resolving whole jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from ci_carbon.core import tables
+from ci_carbon.core.model import JobSpec, Origin
+from ci_carbon.core.resolve import resolve
+
+
+@dataclass(frozen=True)
+class RegionFigures:
+    provider: str
+    region: str
+    name: str
+    continent: str | None
+    carbon_intensity: float
+    pue: float
+
+    @property
+    def kg_per_it_kwh(self) -> float:
+        return self.pue * self.carbon_intensity / 1000.0
+
+
+_PROBE_DEVICE = "t4"  # any device: only the place's factors are read from the probe
+
+
+@cache
+def region_figures(provider: str, region: str) -> RegionFigures:
+    """Intensity and PUE of a region exactly as a job placed there would get them (same resolution code)."""
+    spec = JobSpec(name="probe", origin=Origin("data"), hardware=_PROBE_DEVICE, hours=1.0, provider=provider,
+                   region=region)
+    job = resolve(spec)
+    row = tables.regions()[(provider, region.lower())]
+    return RegionFigures(provider, row.region, row.name, job.continent, job.carbon_intensity, job.pue)
+
+
+@cache
+def provider_regions(provider: str) -> tuple[RegionFigures, ...]:
+    return tuple(region_figures(p, r) for (p, r) in sorted(tables.regions()) if p == provider)

@@ -1,0 +1,133 @@
+"""The job model that flows through the pipeline: sources → estimate → advice → render → publish.
+
+A source yields :class:`JobSpec` (what the user or the run said, with where it said it); the core resolves it
+into a :class:`Job` (every factor chosen, with its provenance) and turns that into an :class:`Estimate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a job was described, so that every problem can name the file, line and field."""
+
+    file: str
+    line: int | None = None
+    path: str = ""
+    field_lines: Mapping[str, int] = field(default_factory=dict)
+
+    def line_of(self, name: str) -> int | None:
+        return self.field_lines.get(name, self.line)
+
+    def field(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A training job as its source described it; nothing looked up yet."""
+
+    name: str
+    origin: Origin
+    source: str = "manifest"
+    id: str = ""
+    status: str = "planned"
+    hardware: str | None = None
+    count: int | None = None
+    hours: float | None = None
+    device_hours: float | None = None
+    runs: int = 1
+    instance_type: str | None = None
+    power_w: float | None = None
+    measured_power_w: float | None = None
+    utilization: float | None = None
+    cpu: str | None = None
+    cpu_count: float | None = None
+    memory_gb: float | None = None
+    provider: str | None = None
+    region: str | None = None
+    country: str | None = None
+    state: str | None = None
+    carbon_intensity: float | None = None
+    pue: float | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Factor:
+    """A number the estimate used, with the publication it came from."""
+
+    name: str
+    value: float
+    unit: str
+    source: str
+    year: int
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something a reader should know about a job; the words live in templates/notices.j2."""
+
+    code: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Relative low/high multipliers around a central value (low <= 1 <= high)."""
+
+    low: float = 1.0
+    high: float = 1.0
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job with every factor resolved: what the estimate multiplies, and where each number came from."""
+
+    spec: JobSpec
+    hardware: str
+    device_id: str | None
+    device_kind: str
+    count: int
+    hours: float
+    device_hours: float
+    runs: int
+    device_power_w: float
+    method: str  # tdp | reported | measured
+    power_bounds: Bounds
+    cpu_power_w: float
+    memory_power_w: float
+    host_bounds: Bounds
+    pue: float
+    pue_bounds: Bounds
+    carbon_intensity: float
+    intensity_bounds: Bounds
+    location: str
+    provider: str | None
+    region: str | None
+    country: str | None
+    continent: str | None
+    renewable_matching: float
+    embodied_kg_per_device_hour: float
+    factors: tuple[Factor, ...]
+    notices: tuple[Notice, ...] = ()
+    guessed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Energy and emissions of one job (all repetitions), with its range."""
+
+    job: Job
+    device_energy_kwh: float
+    energy_kwh: float
+    energy_kwh_low: float
+    energy_kwh_high: float
+    emissions_kg: float
+    emissions_kg_low: float
+    emissions_kg_high: float
+    emissions_kg_market: float
+    embodied_kg: float

@@ -1,0 +1,268 @@
+"""The curated factor tables in data/, loaded once and indexed for lookups.
+
+Each CSV row carries its own source and year; the loaders keep them beside the numbers so that every factor
+the estimate uses can be reported with its provenance. Loading is lazy and cached: a report touches each table
+once, and the manifest path imports nothing heavier than :mod:`csv`.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from ci_carbon.core.names import normalise
+from ci_carbon.resources import data_dir
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    path: Path = data_dir() / name
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [row for row in csv.DictReader(handle) if any(v.strip() for v in row.values() if v)]
+
+
+def _num(text: str | None) -> float | None:
+    text = (text or "").strip()
+    return float(text) if text else None
+
+
+def _year(text: str | None) -> int:
+    text = (text or "").strip()
+    return int(text) if text else 0
+
+
+@dataclass(frozen=True)
+class Device:
+    id: str
+    name: str
+    vendor: str
+    kind: str
+    segment: str
+    tdp_w: float
+    fp32_tflops: float | None
+    fp16_tflops: float | None
+    memory_gb: float | None
+    aliases: tuple[str, ...]
+    source: str
+    year: int
+
+
+@dataclass(frozen=True)
+class Cpu:
+    id: str
+    name: str
+    cores: int
+    threads: int
+    tdp_w: float
+    aliases: tuple[str, ...]
+    source: str
+    year: int
+
+    @property
+    def w_per_core(self) -> float:
+        return self.tdp_w / self.cores
+
+
+@dataclass(frozen=True)
+class Grid:
+    code: str
+    alpha3: str
+    name: str
+    kind: str
+    parent: str
+    continent: str
+    carbon_intensity: float
+    source: str
+    year: int
+
+
+@dataclass(frozen=True)
+class Region:
+    provider: str
+    region: str
+    name: str
+    country: str
+    subdivision: str
+    carbon_intensity: float | None
+    cfe_share: float | None
+    pue: float | None
+    source: str
+    year: int
+    pue_source: str
+    pue_year: int
+
+
+@dataclass(frozen=True)
+class Provider:
+    provider: str
+    name: str
+    pue: float | None
+    pue_source: str
+    pue_year: int
+    renewable_matching: float | None
+    matching_source: str
+    matching_year: int
+
+
+@dataclass(frozen=True)
+class Instance:
+    provider: str
+    instance_type: str
+    device_id: str
+    device_count: int
+    vcpus: int
+    memory_gb: float
+    cpu_id: str
+    source: str
+    year: int
+
+
+@dataclass(frozen=True)
+class Constant:
+    name: str
+    value: float
+    unit: str
+    source: str
+    year: int
+
+
+@dataclass(frozen=True)
+class Embodied:
+    applies_to: str
+    kg_co2e: float
+    lifetime_years: float
+    source: str
+    year: int
+
+
+def _aliases(text: str) -> tuple[str, ...]:
+    return tuple(a.strip() for a in (text or "").split(";") if a.strip())
+
+
+@cache
+def devices() -> dict[str, Device]:
+    out: dict[str, Device] = {}
+    for r in _rows("devices.csv"):
+        out[r["id"]] = Device(
+            r["id"], r["name"], r["vendor"], r["kind"], r["segment"], float(r["tdp_w"]),
+            _num(r["fp32_tflops"]), _num(r["fp16_tflops"]), _num(r["memory_gb"]),
+            _aliases(r["aliases"]), r["source"], _year(r["year"]),
+        )
+    return out
+
+
+@cache
+def device_index() -> dict[str, str]:
+    """Normalised id, name and alias → device id."""
+    index: dict[str, str] = {}
+    for dev in devices().values():
+        for key in (dev.id, dev.name, *dev.aliases):
+            index[normalise(key)] = dev.id
+    return index
+
+
+@cache
+def device_families() -> dict[str, tuple[str, str]]:
+    """Normalised ambiguous family name ('A100') → (assumed device id, why)."""
+    return {normalise(r["family"]): (r["device_id"], r["note"]) for r in _rows("device_families.csv")}
+
+
+@cache
+def cpus() -> dict[str, Cpu]:
+    return {
+        r["id"]: Cpu(r["id"], r["name"], int(r["cores"]), int(r["threads"]), float(r["tdp_w"]),
+                     _aliases(r["aliases"]), r["source"], _year(r["year"]))
+        for r in _rows("cpus.csv")
+    }
+
+
+@cache
+def cpu_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for cpu in cpus().values():
+        for key in (cpu.id, cpu.name, *cpu.aliases):
+            index[normalise(key)] = cpu.id
+    return index
+
+
+@cache
+def grids() -> dict[str, Grid]:
+    """Upper-case code (alpha-2, ISO 3166-2 subdivision, WORLD) → grid."""
+    return {
+        r["code"].upper(): Grid(r["code"].upper(), r["alpha3"].upper(), r["name"], r["kind"], r["parent"].upper(),
+                                r["continent"].upper(), float(r["carbon_intensity"]), r["source"], _year(r["year"]))
+        for r in _rows("grids.csv")
+    }
+
+
+@cache
+def alpha3_index() -> dict[str, str]:
+    return {g.alpha3: g.code for g in grids().values() if g.alpha3}
+
+
+@cache
+def regions() -> dict[tuple[str, str], Region]:
+    return {
+        (r["provider"].lower(), r["region"].lower()): Region(
+            r["provider"].lower(), r["region"], r["name"], r["country"].upper(), r["subdivision"].upper(),
+            _num(r["carbon_intensity"]), _num(r["cfe_share"]), _num(r["pue"]), r["source"], _year(r["year"]),
+            r.get("pue_source", ""), _year(r.get("pue_year")),
+        )
+        for r in _rows("regions.csv")
+    }
+
+
+@cache
+def providers() -> dict[str, Provider]:
+    return {
+        r["provider"].lower(): Provider(
+            r["provider"].lower(), r["name"], _num(r["pue"]), r["pue_source"], _year(r["pue_year"]),
+            _num(r["renewable_matching"]), r["matching_source"], _year(r["matching_year"]),
+        )
+        for r in _rows("providers.csv")
+    }
+
+
+@cache
+def instances() -> dict[str, list[Instance]]:
+    """Normalised instance type → the providers' rows (a name may exist at several providers)."""
+    out: dict[str, list[Instance]] = {}
+    for r in _rows("instances.csv"):
+        inst = Instance(r["provider"].lower(), r["instance_type"], r["device_id"], int(r["device_count"]),
+                        int(float(r["vcpus"])), float(r["memory_gb"]), r.get("cpu_id", ""), r["source"],
+                        _year(r["year"]))
+        out.setdefault(normalise(inst.instance_type), []).append(inst)
+    return out
+
+
+@cache
+def constants() -> dict[str, Constant]:
+    return {
+        r["name"]: Constant(r["name"], float(r["value"]), r["unit"], r["source"], _year(r["year"]))
+        for r in _rows("constants.csv")
+    }
+
+
+@cache
+def embodied() -> dict[str, Embodied]:
+    return {
+        r["applies_to"]: Embodied(r["applies_to"], float(r["kg_co2e"]), float(r["lifetime_years"]), r["source"],
+                                  _year(r["year"]))
+        for r in _rows("embodied.csv")
+    }
+
+
+@cache
+def equivalents() -> dict[str, Constant]:
+    return {
+        r["id"]: Constant(r["id"], float(r["kg_co2e"]), r["per"], r["source"], _year(r["year"]))
+        for r in _rows("equivalents.csv")
+    }
+
+
+@cache
+def newest_intensity_year() -> int:
+    """The reference year for data age: the newest intensity year in the tables (deterministic, not today)."""
+    years = [g.year for g in grids().values()] + [r.year for r in regions().values() if r.carbon_intensity]
+    return max(years)
