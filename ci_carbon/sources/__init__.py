@@ -1,0 +1,1 @@
+"""Readers that turn inputs (a YAML manifest; MLflow runs) into JobSpecs."""
