@@ -1,0 +1,1 @@
+"""Mitigation advice: recommendations with estimated savings in kg CO2eq."""

@@ -1,0 +1,164 @@
+"""Recommendations with estimated savings, after the five actions of Lacoste et al. (2019).
+
+Each recommendation is computed alone against the current estimate (they are alternatives, so their savings
+do not simply add up) and carries the numbers its sentence shows; the sentence itself is in
+templates/advice.j2. Advice reads estimates and the data tables, never a source.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ci_carbon.core import tables
+from ci_carbon.core.figures import provider_regions, region_figures
+from ci_carbon.core.model import Estimate
+from ci_carbon.core.resolve import const
+
+SWEEP_MIN_RUNS = 8  # repetitions from which a job is treated as a search rather than a few seeds
+HARDWARE_MIN_GAIN = 1.2  # suggest a device only when its peak FLOPS per watt is at least 20 % better
+KIND_ORDER = ("region", "provider", "hardware", "search", "waste", "quantify")
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    kind: str
+    jobs: tuple[str, ...]
+    saving_kg: float
+    params: dict[str, object] = field(default_factory=dict)
+
+
+def _region(estimates: list[Estimate]) -> Iterable[Recommendation]:
+    groups: dict[tuple[str, str], list[Estimate]] = defaultdict(list)
+    for est in estimates:
+        job = est.job
+        if job.provider and job.region and job.spec.carbon_intensity is None:
+            groups[(job.provider, job.region)].append(est)
+    for (provider, region), members in sorted(groups.items()):
+        here = region_figures(provider, region)
+        if here.continent is None:
+            continue
+        options = [r for r in provider_regions(provider) if r.continent == here.continent and r.region != region]
+        if not options:
+            continue
+        best = min(options, key=lambda r: (r.kg_per_it_kwh, r.region))
+        saving = 0.0
+        for est in members:
+            it_kwh = est.energy_kwh / est.job.pue
+            pue = est.job.pue if est.job.spec.pue is not None else best.pue
+            saving += est.emissions_kg - it_kwh * pue * best.carbon_intensity / 1000.0
+        if saving > 0:
+            current = sum(e.emissions_kg for e in members)
+            yield Recommendation("region", tuple(e.job.spec.name for e in members), saving,
+                                 {"provider": provider, "from": here, "to": best, "current_kg": current,
+                                  "percent": 100.0 * saving / current})
+
+
+def _provider(estimates: list[Estimate]) -> Iterable[Recommendation]:
+    published = [p for p in tables.providers().values() if p.pue is not None and p.renewable_matching]
+    if not published:
+        return
+    best = min(published, key=lambda p: (p.pue, p.provider))
+    members = [e for e in estimates if e.job.provider in (None, "on-premise", "unknown") and e.job.pue > best.pue
+               and e.job.spec.pue is None]
+    if not members:
+        return
+    saving = sum(e.emissions_kg * (1 - best.pue / e.job.pue) for e in members)
+    current = sum(e.emissions_kg for e in members)
+    yield Recommendation("provider", tuple(e.job.spec.name for e in members), saving,
+                         {"best": best, "pue": members[0].job.pue, "current_kg": current,
+                          "percent": 100.0 * saving / current})
+
+
+def _efficiency(dev: tables.Device, precision: str) -> float | None:
+    tflops = dev.fp16_tflops if precision == "fp16" else dev.fp32_tflops
+    return tflops / dev.tdp_w if tflops else None
+
+
+def _offered(provider: str | None) -> set[str]:
+    """Device ids the job's cloud offers as instances; for on-premise or unknown, what any listed cloud offers.
+
+    Suggesting only devices someone rents out keeps advice to what can be bought or booked today.
+    """
+    rows = [i for rs in tables.instances().values() for i in rs]
+    offered = {i.device_id for i in rows if i.provider == provider}
+    return offered or {i.device_id for i in rows}
+
+
+def _better_device(current: tables.Device, provider: str | None) -> tuple[tables.Device, str] | None:
+    precision = "fp16" if current.fp16_tflops else "fp32"
+    mine = _efficiency(current, precision)
+    if mine is None:
+        return None
+    offered = _offered(provider)
+    candidates = [
+        d for d in tables.devices().values()
+        if d.kind == current.kind and d.segment == "datacenter" and d.id in offered
+        and (d.memory_gb or 0) >= (current.memory_gb or 0)  # the job must still fit on one device
+        and _efficiency(d, precision) is not None
+    ]
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda d: (_efficiency(d, precision), d.id))
+    if _efficiency(best, precision) < mine * HARDWARE_MIN_GAIN:
+        return None
+    return best, precision
+
+
+def _hardware(estimates: list[Estimate]) -> Iterable[Recommendation]:
+    groups: dict[tuple[str, str], list[Estimate]] = defaultdict(list)
+    choice: dict[tuple[str, str], tuple[tables.Device, tables.Device, str]] = {}
+    for est in estimates:
+        current = tables.devices().get(est.job.device_id or "")
+        found = _better_device(current, est.job.provider) if current else None
+        if found is None:
+            continue
+        best, precision = found
+        key = (current.id, best.id)
+        groups[key].append(est)
+        choice[key] = (current, best, precision)
+    for key, members in sorted(groups.items()):
+        current, best, precision = choice[key]
+        ratio = _efficiency(current, precision) / _efficiency(best, precision)
+        saving = sum(e.device_energy_kwh * (1 - ratio) * e.job.carbon_intensity / 1000.0 for e in members)
+        yield Recommendation("hardware", tuple(e.job.spec.name for e in members), saving,
+                             {"current": current, "best": best, "precision": precision,
+                              "current_eff": _efficiency(current, precision) * 1000,
+                              "best_eff": _efficiency(best, precision) * 1000, "percent_energy": 100 * (1 - ratio)})
+
+
+def _search(estimates: list[Estimate]) -> Iterable[Recommendation]:
+    members = [e for e in estimates if e.job.runs >= SWEEP_MIN_RUNS]
+    if not members:
+        return
+    fraction = const("sweep_budget_fraction")
+    saving = sum(e.emissions_kg for e in members) * (1 - fraction.value)
+    yield Recommendation("search", tuple(e.job.spec.name for e in members), saving,
+                         {"fraction": fraction.value, "runs": sum(e.job.runs for e in members),
+                          "current_kg": sum(e.emissions_kg for e in members), "source": fraction.source})
+
+
+def _quantify(estimates: list[Estimate]) -> Iterable[Recommendation]:
+    missing: dict[str, list[str]] = defaultdict(list)
+    for est in estimates:
+        for what in est.job.guessed:
+            missing[what].append(est.job.spec.name)
+    if not missing:
+        return
+    guessed = [e for e in estimates if e.job.guessed]
+    yield Recommendation("quantify", tuple(e.job.spec.name for e in guessed), 0.0,
+                         {"missing": dict(sorted(missing.items())),
+                          "low_kg": sum(e.emissions_kg_low for e in guessed),
+                          "high_kg": sum(e.emissions_kg_high for e in guessed)})
+
+
+RULES: tuple[Callable[[list[Estimate]], Iterable[Recommendation]], ...] = (
+    _region, _provider, _hardware, _search, _quantify,
+)
+
+
+def recommend(estimates: list[Estimate]) -> list[Recommendation]:
+    """Every recommendation that saves something (plus what to measure), largest saving first."""
+    found = [rec for rule in RULES for rec in rule(estimates)]
+    return sorted(found, key=lambda r: (-round(r.saving_kg, 9), KIND_ORDER.index(r.kind), r.jobs))
