@@ -1,0 +1,81 @@
+"""Jinja filters: number formatting and escaping for what a report shows. Words stay in templates/."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+
+_INERT = {
+    **{ch: "\\" + ch for ch in "\\`*_[]|~"},  # Markdown emphasis, links, code, table cells, strike-through
+    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",  # HTML
+    "@": "&#64;", "#": "&#35;",  # GitHub @-mentions and #issue links
+}
+_MERMAID_SAFE = re.compile(r"[A-Za-z0-9 .,_/+-]")
+
+
+def sig(value: float, digits: int = 3) -> str:
+    """A number to ``digits`` significant figures, with thousands separators, no exponent."""
+    if value == 0 or not math.isfinite(value):
+        return "0"
+    rounded = float(f"{value:.{digits}g}")
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(rounded))))
+    return f"{rounded:,.{decimals}f}"
+
+
+def mass(kg: float) -> str:
+    """kg CO2eq in the unit a reader grasps: g below 1 kg, t from 1,000 kg."""
+    if abs(kg) >= 1000:
+        return f"{sig(kg / 1000)} t"
+    if 0 < abs(kg) < 1:
+        return f"{sig(kg * 1000)} g"
+    return f"{sig(kg)} kg"
+
+
+def energy(kwh: float) -> str:
+    if abs(kwh) >= 1_000_000:
+        return f"{sig(kwh / 1_000_000)} GWh"
+    if abs(kwh) >= 1000:
+        return f"{sig(kwh / 1000)} MWh"
+    return f"{sig(kwh)} kWh"
+
+
+def md(text: object) -> str:
+    """User text made inert in Markdown and HTML: no tables broken, no tags, no @-mentions, one line."""
+    return "".join(_INERT.get(ch, ch) for ch in " ".join(str(text).split()))
+
+
+def mermaid(text: object) -> str:
+    """A Mermaid label: safe characters kept, everything else written as Mermaid's #code; entity."""
+    return "".join(ch if _MERMAID_SAFE.match(ch) else f"#{ord(ch)};" for ch in " ".join(str(text).split()))
+
+
+def _cell(value: object) -> object:
+    """A CSV cell; text a spreadsheet would run as a formula gets a leading quote (OWASP CSV injection)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def csvrow(values: list[object]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([_cell(v) for v in values])
+    return buf.getvalue().rstrip("\n")
+
+
+def pick(mapping: dict, keys: list[str]) -> list[object]:
+    """The values of ``keys`` in order: one CSV row from one JSON job."""
+    return [mapping[k] for k in keys]
+
+
+def tojson(value: object) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+FILTERS = {"sig": sig, "mass": mass, "energy": energy, "md": md, "mermaid": mermaid, "csvrow": csvrow, "pick": pick,
+           "tojson": tojson}
