@@ -1,0 +1,44 @@
+"""Shared test helpers: run the real CLI in a subprocess, write manifests to temporary files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "jobs.yaml"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> dict:
+        return json.loads(self.out)
+
+
+def run_cli(*args: str, cwd: Path | None = None, executable: list[str] | None = None) -> Result:
+    """The real command line, as a user runs it (a new process: exit codes and stderr are real)."""
+    command = (executable or [sys.executable, "-m", "ci_carbon"]) + list(args)
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=cwd or ROOT, timeout=120)
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def manifest(tmp_path: Path):
+    """Write a manifest (dedented YAML text) and return its path."""
+
+    def write(text: str, name: str = "jobs.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write

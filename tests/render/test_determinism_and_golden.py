@@ -1,0 +1,40 @@
+"""Same input, same bytes; and the example's reports match the reviewed golden files in tests/golden/.
+
+After an intended change to templates or data, regenerate with `UPDATE_GOLDEN=1 python -m pytest tests/render`
+and review the diff like code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import EXAMPLE, ROOT, run_cli
+
+GOLDEN = ROOT / "tests" / "golden"
+SUFFIX = {"markdown": "md", "json": "json", "csv": "csv"}
+
+
+@pytest.mark.parametrize("fmt", sorted(SUFFIX))
+def test_example_matches_golden(fmt: str):
+    result = run_cli("report", "--manifest", "examples/jobs.yaml", "--format", fmt)
+    assert result.code == 0, result.err
+    golden = GOLDEN / f"example.{SUFFIX[fmt]}"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(result.out, encoding="utf-8")
+    assert result.out == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("fmt", sorted(SUFFIX))
+def test_same_input_same_bytes_whatever_the_job_order(fmt: str, tmp_path: Path):
+    doc = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    doc["jobs"].reverse()
+    shuffled = tmp_path / "jobs.yaml"
+    shuffled.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    first = run_cli("report", "--manifest", str(EXAMPLE), "--format", fmt).out
+    again = run_cli("report", "--manifest", str(EXAMPLE), "--format", fmt).out
+    reordered = run_cli("report", "--manifest", str(shuffled), "--format", fmt).out
+    assert first == again == reordered

@@ -1,0 +1,64 @@
+"""The command line as users meet it: help, listings, output files, usage errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ci_carbon import __version__
+from ci_carbon.core import tables
+from tests.conftest import EXAMPLE, run_cli
+
+
+@pytest.mark.parametrize("command", ["report", "validate", "hardware", "regions"])
+def test_help(command: str):
+    result = run_cli(command, "--help")
+    assert result.code == 0
+    assert result.out.startswith(f"Usage: python -m ci_carbon {command}")
+
+
+def test_version():
+    assert run_cli("--version").out == f"ci-carbon, version {__version__}\n"
+
+
+def test_validate_ok():
+    result = run_cli("validate", str(EXAMPLE))
+    assert (result.code, result.out) == (0, f"{EXAMPLE}: ok, 7 jobs\n")
+
+
+def test_hardware_lists_and_filters():
+    every = run_cli("hardware").out
+    assert all(dev_id in every for dev_id in tables.devices())
+    h100 = run_cli("hardware", "h100").out.splitlines()
+    listed = [line.split()[0] for line in h100[1:] if line and not line.startswith("Write")]
+    assert listed and all("h100" in d or "gh" in d for d in listed)
+    assert run_cli("hardware", "--cpus", "epyc").out.count("epyc-") >= 3
+    assert run_cli("hardware", "zzz").out == "No device matches 'zzz'.\n"
+
+
+def test_regions_and_instances():
+    gcp = run_cli("regions", "gcp").out
+    assert "us-central1" in gcp and "us-east-1" not in gcp
+    row = next(line for line in gcp.splitlines() if line.split()[1:2] == ["europe-west4"])
+    assert row.split()[-1] == f"{tables.regions()[('gcp', 'europe-west4')].pue or tables.providers()['gcp'].pue:.2f}"
+    assert "p4d.24xlarge" in run_cli("regions", "aws", "--instances").out
+
+
+def test_output_file(tmp_path: Path):
+    target = tmp_path / "report.md"
+    result = run_cli("report", "--manifest", str(EXAMPLE), "--output", str(target))
+    assert (result.code, result.out) == (0, "")
+    assert target.read_text(encoding="utf-8") == run_cli("report", "--manifest", str(EXAMPLE)).out
+
+
+def test_output_into_a_directory_is_bad_input(tmp_path: Path):
+    result = run_cli("report", "--manifest", str(EXAMPLE), "--output", str(tmp_path))
+    assert result.code == 2
+    assert result.err == f"ci-carbon: {tmp_path}: --output: cannot be written: Is a directory\n"
+
+
+def test_usage_errors_exit_2():
+    assert run_cli("report", "--manifest", str(EXAMPLE), "--format", "pdf").code == 2
+    assert run_cli("report").code == 2
+    assert run_cli("nonsense").code == 2
