@@ -1,0 +1,81 @@
+"""Time `ci-carbon report --manifest` against the import floor, in the same run.
+
+The floor is a Python process that only imports what the manifest path imports (PyYAML, jinja2, click): no
+report can start faster. Prints the median wall time of each and the ratio to the floor.
+
+    .venv/bin/python benchmarks/bench_report.py [--repeat 15]
+Targets (issue 2): ≤ 1.5× the floor for 100 jobs; 10,000 jobs in under 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+HARDWARE = ["A100 SXM4 40GB", "NVIDIA A100-SXM4-80GB", "Tesla T4", "NVIDIA H100 80GB HBM3", "NVIDIA L4",
+            "Tesla V100-SXM2-16GB", "NVIDIA GeForce RTX 4090", "TPU v4", "NVIDIA A10G", "AMD Instinct MI300X"]
+PLACES = [{"provider": "gcp", "region": "us-central1"}, {"provider": "gcp", "region": "europe-west4"},
+          {"provider": "aws", "region": "us-east-1"}, {"provider": "aws", "region": "eu-west-1"},
+          {"provider": "azure", "region": "westeurope"}, {"country": "DE"}, {"country": "US-CA"},
+          {"country": "CA-QC"}]
+TEAMS = ["nlp", "vision", "recsys", "speech", "research"]
+
+
+def manifest(jobs: int, seed: int = 7) -> dict:
+    rng = random.Random(seed)
+    out = []
+    for i in range(jobs):
+        job = {"name": f"job-{i:05d}", "hardware": rng.choice(HARDWARE), "count": rng.choice([1, 2, 4, 8]),
+               "hours": round(rng.uniform(0.5, 72), 2), "runs": rng.choice([1, 1, 1, 3, 5, 20]),
+               **rng.choice(PLACES), "tags": {"team": rng.choice(TEAMS), "project": f"p{rng.randrange(30)}"}}
+        if rng.random() < 0.3:
+            job["utilization"] = round(rng.uniform(0.4, 1.0), 2)
+        if rng.random() < 0.3:
+            job.update(cpu_count=rng.choice([8, 16, 32]), memory_gb=rng.choice([64, 128, 256]))
+        out.append(job)
+    return {"version": 1, "jobs": out}
+
+
+def timed(command: list[str], repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    py = sys.executable
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for n in (100, 10_000):
+            paths[n] = Path(tmp) / f"jobs-{n}.yaml"
+            paths[n].write_text(yaml.safe_dump(manifest(n), sort_keys=False), encoding="utf-8")
+        floor = timed([py, "-c", "import yaml, jinja2, click"], args.repeat)
+        rows = [("import floor (yaml, jinja2, click)", floor)]
+        for n in (100, 10_000):
+            for fmt in ("markdown", "json"):
+                repeat = args.repeat if n == 100 else max(3, args.repeat // 5)
+                cmd = [py, "-m", "ci_carbon", "report", "--manifest", str(paths[n]), "--format", fmt]
+                rows.append((f"report {n:>6,} jobs, {fmt}", timed(cmd, repeat)))
+    base = statistics.median(floor)
+    print(f"{'case':<40} {'median s':>9} {'min s':>7} {'× floor':>8}")
+    for label, times in rows:
+        med = statistics.median(times)
+        print(f"{label:<40} {med:>9.3f} {min(times):>7.3f} {med / base:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()
