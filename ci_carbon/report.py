@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ci_carbon import __version__
 from ci_carbon.advice.recommend import Recommendation, recommend
@@ -12,8 +12,7 @@ from ci_carbon.core.model import Estimate, Factor, JobSpec
 from ci_carbon.core.resolve import resolve_all
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(NamedTuple):
     estimates: tuple[Estimate, ...]  # largest emissions first, then by name
     totals: dict[str, float]
     recommendations: tuple[Recommendation, ...]
@@ -23,7 +22,8 @@ class Report:
 
 
 def _factors(estimates: list[Estimate], equivalent: list[Equivalent]) -> tuple[Factor, ...]:
-    seen = {f: None for est in estimates for f in est.job.factors}
+    shared = {id(f): f for est in estimates for f in est.job.factors}  # jobs share factor objects: cheap first pass
+    seen = dict.fromkeys(shared.values())
     seen.update({Factor(f"Equivalent: {e.id}", e.kg_per_unit, f"kgCO2eq per {e.per}", e.source, e.year): None
                  for e in equivalent})
     return tuple(sorted(seen, key=lambda f: (f.name, f.value, f.source)))

@@ -1,4 +1,4 @@
-"""Where the curated data tables and templates live.
+"""Where the curated data tables and templates live (os.path, not pathlib: it is on every command's start-up).
 
 In a built wheel they ship inside the package (``ci_carbon/data``, ``ci_carbon/templates``); in a source
 checkout or an editable install they are the repository's top-level ``data/`` and ``templates/``.
@@ -6,23 +6,23 @@ checkout or an editable install they are the repository's top-level ``data/`` an
 
 from __future__ import annotations
 
+import os
 from functools import cache
-from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
 @cache
-def _find(name: str) -> Path:
-    for candidate in (_PACKAGE / name, _PACKAGE.parent / name):
-        if candidate.is_dir():
+def _find(name: str) -> str:
+    for candidate in (os.path.join(_PACKAGE, name), os.path.join(os.path.dirname(_PACKAGE), name)):
+        if os.path.isdir(candidate):
             return candidate
     raise FileNotFoundError(f"ci-carbon is installed without its {name}/ folder")
 
 
-def data_dir() -> Path:
+def data_dir() -> str:
     return _find("data")
 
 
-def templates_dir() -> Path:
+def templates_dir() -> str:
     return _find("templates")

@@ -8,12 +8,13 @@ templates/advice.j2. Advice reads estimates and the data tables, never a source.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache
+from typing import NamedTuple
 
 from ci_carbon.core import tables
 from ci_carbon.core.figures import provider_regions, region_figures
-from ci_carbon.core.model import Estimate
+from ci_carbon.core.model import EMPTY, Estimate
 from ci_carbon.core.resolve import const
 
 SWEEP_MIN_RUNS = 8  # repetitions from which a job is treated as a search rather than a few seeds
@@ -21,12 +22,11 @@ HARDWARE_MIN_GAIN = 1.2  # suggest a device only when its peak FLOPS per watt is
 KIND_ORDER = ("region", "provider", "hardware", "search", "waste", "quantify")
 
 
-@dataclass(frozen=True)
-class Recommendation:
+class Recommendation(NamedTuple):
     kind: str
     jobs: tuple[str, ...]
     saving_kg: float
-    params: dict[str, object] = field(default_factory=dict)
+    params: Mapping[str, object] = EMPTY
 
 
 def _region(estimates: list[Estimate]) -> Iterable[Recommendation]:
@@ -76,16 +76,18 @@ def _efficiency(dev: tables.Device, precision: str) -> float | None:
     return tflops / dev.tdp_w if tflops else None
 
 
-def _offered(provider: str | None) -> set[str]:
+@cache
+def _offered(provider: str | None) -> frozenset[str]:
     """Device ids the job's cloud offers as instances; for on-premise or unknown, what any listed cloud offers.
 
     Suggesting only devices someone rents out keeps advice to what can be bought or booked today.
     """
     rows = [i for rs in tables.instances().values() for i in rs]
-    offered = {i.device_id for i in rows if i.provider == provider}
-    return offered or {i.device_id for i in rows}
+    offered = frozenset(i.device_id for i in rows if i.provider == provider)
+    return offered or frozenset(i.device_id for i in rows)
 
 
+@cache
 def _better_device(current: tables.Device, provider: str | None) -> tuple[tables.Device, str] | None:
     precision = "fp16" if current.fp16_tflops else "fp32"
     mine = _efficiency(current, precision)

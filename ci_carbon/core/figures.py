@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from ci_carbon.core import tables
 from ci_carbon.core.model import JobSpec, Origin
 from ci_carbon.core.resolve import resolve
 
 
-@dataclass(frozen=True)
-class RegionFigures:
+class RegionFigures(NamedTuple):
     provider: str
     region: str
     name: str

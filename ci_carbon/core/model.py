@@ -7,17 +7,19 @@ into a :class:`Job` (every factor chosen, with its provenance) and turns that in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
+
+EMPTY: Mapping = MappingProxyType({})  # the shared, read-only default for mapping fields
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):
     """Where a job was described, so that every problem can name the file, line and field."""
 
     file: str
     line: int | None = None
     path: str = ""
-    field_lines: Mapping[str, int] = field(default_factory=dict)
+    field_lines: Mapping[str, int] = EMPTY
 
     def line_of(self, name: str) -> int | None:
         return self.field_lines.get(name, self.line)
@@ -26,8 +28,7 @@ class Origin:
         return f"{self.path}.{name}" if self.path else name
 
 
-@dataclass(frozen=True)
-class JobSpec:
+class JobSpec(NamedTuple):
     """A training job as its source described it; nothing looked up yet."""
 
     name: str
@@ -53,11 +54,10 @@ class JobSpec:
     state: str | None = None
     carbon_intensity: float | None = None
     pue: float | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = EMPTY
 
 
-@dataclass(frozen=True)
-class Factor:
+class Factor(NamedTuple):
     """A number the estimate used, with the publication it came from."""
 
     name: str
@@ -67,24 +67,21 @@ class Factor:
     year: int
 
 
-@dataclass(frozen=True)
-class Notice:
+class Notice(NamedTuple):
     """Something a reader should know about a job; the words live in templates/notices.j2."""
 
     code: str
-    params: Mapping[str, object] = field(default_factory=dict)
+    params: Mapping[str, object] = EMPTY
 
 
-@dataclass(frozen=True)
-class Bounds:
+class Bounds(NamedTuple):
     """Relative low/high multipliers around a central value (low <= 1 <= high)."""
 
     low: float = 1.0
     high: float = 1.0
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(NamedTuple):
     """A job with every factor resolved: what the estimate multiplies, and where each number came from."""
 
     spec: JobSpec
@@ -117,8 +114,7 @@ class Job:
     guessed: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Estimate:
+class Estimate(NamedTuple):
     """Energy and emissions of one job (all repetitions), with its range."""
 
     job: Job

@@ -8,17 +8,16 @@ once, and the manifest path imports nothing heavier than :mod:`csv`.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+import os
 from functools import cache
-from pathlib import Path
+from typing import NamedTuple
 
 from ci_carbon.core.names import normalise
 from ci_carbon.resources import data_dir
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    path: Path = data_dir() / name
-    with path.open(encoding="utf-8", newline="") as handle:
+    with open(os.path.join(data_dir(), name), encoding="utf-8", newline="") as handle:
         return [row for row in csv.DictReader(handle) if any(v.strip() for v in row.values() if v)]
 
 
@@ -32,8 +31,7 @@ def _year(text: str | None) -> int:
     return int(text) if text else 0
 
 
-@dataclass(frozen=True)
-class Device:
+class Device(NamedTuple):
     id: str
     name: str
     vendor: str
@@ -48,8 +46,7 @@ class Device:
     year: int
 
 
-@dataclass(frozen=True)
-class Cpu:
+class Cpu(NamedTuple):
     id: str
     name: str
     cores: int
@@ -64,8 +61,7 @@ class Cpu:
         return self.tdp_w / self.cores
 
 
-@dataclass(frozen=True)
-class Grid:
+class Grid(NamedTuple):
     code: str
     alpha3: str
     name: str
@@ -77,8 +73,7 @@ class Grid:
     year: int
 
 
-@dataclass(frozen=True)
-class Region:
+class Region(NamedTuple):
     provider: str
     region: str
     name: str
@@ -93,8 +88,7 @@ class Region:
     pue_year: int
 
 
-@dataclass(frozen=True)
-class Provider:
+class Provider(NamedTuple):
     provider: str
     name: str
     pue: float | None
@@ -105,8 +99,7 @@ class Provider:
     matching_year: int
 
 
-@dataclass(frozen=True)
-class Instance:
+class Instance(NamedTuple):
     provider: str
     instance_type: str
     device_id: str
@@ -118,8 +111,7 @@ class Instance:
     year: int
 
 
-@dataclass(frozen=True)
-class Constant:
+class Constant(NamedTuple):
     name: str
     value: float
     unit: str
@@ -127,8 +119,7 @@ class Constant:
     year: int
 
 
-@dataclass(frozen=True)
-class Embodied:
+class Embodied(NamedTuple):
     applies_to: str
     kg_co2e: float
     lifetime_years: float

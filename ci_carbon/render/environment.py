@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 
 import jinja2
@@ -10,10 +11,27 @@ from ci_carbon.render.filters import FILTERS
 from ci_carbon.resources import templates_dir
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between runs: compiling them costs more than rendering a 100-job report.
+
+    Entries are keyed by each template's source checksum, so an edited or upgraded template never reuses a
+    stale entry. No cache (compile every time) where no cache folder can be made.
+    """
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    base = os.path.join(root, "ci-carbon", "jinja")
+    try:
+        os.makedirs(base, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(base) if os.access(base, os.W_OK) else None
+
+
 @cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        bytecode_cache=_bytecode_cache(),
+        auto_reload=False,  # one process renders one report: no need to stat templates on every lookup
         autoescape=False,  # Markdown, JSON and CSV: escaping is explicit, per context (filters md, mermaid)
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -7,8 +7,7 @@ so a user fixes a manifest in one pass.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ci_carbon.core.model import JobSpec, Origin
 from ci_carbon.core.names import nearest, suggestion
@@ -17,8 +16,7 @@ from ci_carbon.sources import yaml_tree
 from ci_carbon.sources.yaml_tree import Located
 
 
-@dataclass(frozen=True)
-class FieldRule:
+class FieldRule(NamedTuple):
     """The type and range of one manifest field; ``low_open`` means the low bound itself is not allowed."""
 
     kind: str  # str | int | float | tags

@@ -9,9 +9,7 @@ counting the nodes an alias expansion visits.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -19,15 +17,17 @@ from ci_carbon.errors import InputError, InputProblem
 
 _TAG = "tag:yaml.org,2002:"
 _SCALARS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null")}
-_MAP, _SEQ, _MERGE, _TIMESTAMP, _STR = (f"{_TAG}{t}" for t in ("map", "seq", "merge", "timestamp", "str"))
+_MAP, _SEQ, _MERGE, _TIMESTAMP, _STR, _INT, _FLOAT = (
+    f"{_TAG}{t}" for t in ("map", "seq", "merge", "timestamp", "str", "int", "float"))
+_NUMBER_START = frozenset("0123456789+-.")
+_DECIMAL = re.compile(r"[-+]?\d+\.\d*")
 _MIN_BUDGET = 10_000
+_BUDGET_PER_CHAR = 2  # nodes a walk may visit per character of text: plain YAML needs far less than one
 # YAML 1.2 floats that PyYAML's YAML 1.1 resolver reads as text (1e12, 2.5E-3): users mean numbers.
 _FLOAT_12 = re.compile(r"[-+]?(\d[\d_]*(\.\d*)?|\.\d+)[eE][-+]?\d+")
-_EXPANSION = 4  # an alias-using file may visit each distinct node this many times over
 
 
-@dataclass(frozen=True)
-class Located:
+class Located(NamedTuple):
     """A value and the 1-based line it was written on (for a mapping's values: the line of their key)."""
 
     value: Any
@@ -35,10 +35,14 @@ class Located:
 
 
 def _plain_float(node: yaml.ScalarNode) -> bool:
-    return not node.style and node.tag == _STR and _FLOAT_12.fullmatch(node.value) is not None
+    text = node.value
+    return (node.tag == _STR and text[:1] in _NUMBER_START and ("e" in text or "E" in text) and not node.style
+            and _FLOAT_12.fullmatch(text) is not None)
 
 
 class _Walker:
+    """Walks the composed graph once; aliases are walked again where used, counted against ``budget``."""
+
     def __init__(self, path: str, budget: int):
         self.path = path
         self.budget = budget
@@ -61,9 +65,19 @@ class _Walker:
         if isinstance(node, yaml.ScalarNode) and _plain_float(node):
             return Located(float(node.value.replace("_", "")), line)
         if isinstance(node, yaml.ScalarNode) and node.tag in _SCALARS:
-            constructor = self.constructor.yaml_constructors[node.tag]
-            return Located(constructor(self.constructor, node), line)
+            return Located(self.scalar(node), line)
         raise self.fail(node, f"YAML tag {node.tag.replace(_TAG, '!!')} is not allowed; write plain data")
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        """Plain text and decimal numbers directly; PyYAML's constructors for every other spelling."""
+        tag, text = node.tag, node.value
+        if tag == _STR:
+            return text
+        if tag == _INT and text.isdigit():
+            return int(text)
+        if tag == _FLOAT and _DECIMAL.fullmatch(text):
+            return float(text)
+        return self.constructor.yaml_constructors[tag](self.constructor, node)
 
     def mapping(self, node: yaml.MappingNode) -> dict[str, Located]:
         own: dict[str, Located] = {}
@@ -90,27 +104,11 @@ class _Walker:
         return out
 
 
-def _distinct_nodes(root: yaml.Node) -> int:
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                stack.extend((k, v))
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-    return len(seen)
-
-
 def read_text(path: str) -> str:
     """The file's text, or one clear problem: missing, a directory, unreadable, or not UTF-8."""
-    p = Path(path)
     try:
-        raw = p.read_bytes()
+        with open(path, "rb") as handle:
+            raw = handle.read()
     except IsADirectoryError:
         raise InputError([InputProblem(path, None, None, "is a directory, not a manifest file")]) from None
     except FileNotFoundError:
@@ -142,5 +140,4 @@ def load(path: str) -> Located | None:
         loader.dispose()
     if root is None:
         return None
-    distinct = _distinct_nodes(root)
-    return _Walker(path, max(_MIN_BUDGET, distinct * _EXPANSION)).walk(root)
+    return _Walker(path, max(_MIN_BUDGET, _BUDGET_PER_CHAR * len(text))).walk(root)
