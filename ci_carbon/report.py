@@ -24,9 +24,9 @@ class Report(NamedTuple):
 def _factors(estimates: list[Estimate], equivalent: list[Equivalent]) -> tuple[Factor, ...]:
     shared = {id(f): f for est in estimates for f in est.job.factors}  # jobs share factor objects: cheap first pass
     seen = dict.fromkeys(shared.values())
-    seen.update({Factor(f"Equivalent: {e.id}", e.kg_per_unit, f"kgCO2eq per {e.per}", e.source, e.year): None
+    seen.update({Factor("equivalent", e.id, e.kg_per_unit, f"kgCO2eq/{e.per}", e.source, e.year): None
                  for e in equivalent})
-    return tuple(sorted(seen, key=lambda f: (f.name, f.value, f.source)))
+    return tuple(sorted(seen, key=lambda f: (f.kind, f.subject, f.value, f.source)))
 
 
 def build(specs: list[JobSpec]) -> Report:

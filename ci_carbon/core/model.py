@@ -58,9 +58,14 @@ class JobSpec(NamedTuple):
 
 
 class Factor(NamedTuple):
-    """A number the estimate used, with the publication it came from."""
+    """A number the estimate used, with the publication it came from.
 
-    name: str
+    ``kind`` says what the number is (tdp, grid, pue, …) and ``subject`` what it is of (a device, a region, a
+    constant's name); the words a reader sees for them are in templates/factors.j2.
+    """
+
+    kind: str
+    subject: str
     value: float
     unit: str
     source: str

@@ -28,7 +28,7 @@ def const(name: str) -> tables.Constant:
 
 
 def _factor(c: tables.Constant) -> Factor:
-    return Factor(c.name, c.value, c.unit, c.source, c.year)
+    return Factor("constant", c.name, c.value, c.unit, c.source, c.year)
 
 
 class _Part:
@@ -86,12 +86,12 @@ def _lookup_device(part: _Part, name: str) -> tuple[str, str, float] | None:
         part.guessed.append("hardware")
     if dev_id is not None:
         dev = tables.devices()[dev_id]
-        part.factors.append(Factor(f"TDP {dev.name}", dev.tdp_w, "W", dev.source, dev.year))
+        part.factors.append(Factor("tdp", dev.name, dev.tdp_w, "W", dev.source, dev.year))
         return dev.name, dev.id, dev.tdp_w
     cpu_id = tables.cpu_index().get(key)
     if cpu_id is not None:
         cpu = tables.cpus()[cpu_id]
-        part.factors.append(Factor(f"TDP {cpu.name}", cpu.tdp_w, "W", cpu.source, cpu.year))
+        part.factors.append(Factor("tdp", cpu.name, cpu.tdp_w, "W", cpu.source, cpu.year))
         return cpu.name, cpu.id, cpu.tdp_w
     names = {k: tables.devices()[v].name for k, v in tables.device_index().items()}
     names.update({k: tables.devices()[v].name for k, (v, _) in tables.device_families().items()})
@@ -121,7 +121,7 @@ def _hardware(hardware: str | None, instance_type: str | None, provider: str | N
     if instance_type and inst is None:
         return part
     if inst is not None:
-        part.factors.append(Factor(f"Instance {inst.instance_type}: {inst.device_id}", inst.device_count,
+        part.factors.append(Factor("instance", f"{inst.instance_type}: {inst.device_id}", inst.device_count,
                                    "devices", inst.source, inst.year))
     wanted = hardware or (inst.device_id if inst else None)
     if wanted is None:
@@ -180,7 +180,8 @@ def _host(cpu_name: str | None, cpu_count: float | None, memory_gb: float | None
     elif kind != "cpu":
         part.guessed.append("cpu")
     if cpu_w:
-        part.factors.append(Factor(f"TDP {cpu.name} ({cpu.cores} cores)", cpu.tdp_w, "W", cpu.source, cpu.year))
+        part.factors += [Factor("cpu_tdp", cpu.name, cpu.tdp_w, "W", cpu.source, cpu.year),
+                         Factor("cpu_cores", cpu.name, cpu.cores, "cores", cpu.source, cpu.year)]
     memory_gb = memory_gb if memory_gb is not None else (inst.memory_gb if inst else 0.0)
     mem_w = 0.0
     if memory_gb:
@@ -199,9 +200,9 @@ def _embodied(device_id: str | None, kind: str) -> _Part:
     row = rows.get(device_id or "") or rows.get(kind)
     if row is None:
         return _Part(value=0.0)
-    factor = Factor(f"Embodied emissions per device ({row.applies_to}), {row.lifetime_years:g}-year life",
-                    row.kg_co2e, "kgCO2eq", row.source, row.year)
-    return _Part(value=row.kg_co2e / (row.lifetime_years * HOURS_PER_YEAR), factors=[factor])
+    factors = [Factor("embodied", row.applies_to, row.kg_co2e, "kgCO2eq", row.source, row.year),
+               Factor("embodied_life", row.applies_to, row.lifetime_years, "years", row.source, row.year)]
+    return _Part(value=row.kg_co2e / (row.lifetime_years * HOURS_PER_YEAR), factors=factors)
 
 
 # --- location -----------------------------------------------------------------------------------------------
@@ -237,7 +238,7 @@ def _grid_place(part: _Part, grid: tables.Grid, provider: str | None = None, row
                 label: str | None = None) -> _Place:
     kind = {"world": "world", "country": "country"}.get(grid.kind, "subnational")
     rel = const(f"grid_intensity_relative_uncertainty_{kind}")
-    part.factors.append(Factor(f"Grid carbon intensity {grid.name}", grid.carbon_intensity, "gCO2eq/kWh",
+    part.factors.append(Factor("grid", grid.name, grid.carbon_intensity, "gCO2eq/kWh",
                                grid.source, grid.year))
     country = grid.parent or (grid.code if grid.kind == "country" else None)
     return _Place(label or grid.name, provider, row.region if row else None, country, _continent(country),
@@ -283,7 +284,7 @@ def _region_place(part: _Part, provider: str, region: str) -> _Place | None:
     label = f"{provider} {row.region} ({row.name})"
     if row.carbon_intensity is not None:
         rel = const("grid_intensity_relative_uncertainty_provider")
-        part.factors.append(Factor(f"Grid carbon intensity {provider} {row.region}", row.carbon_intensity,
+        part.factors.append(Factor("grid", f"{provider} {row.region}", row.carbon_intensity,
                                    "gCO2eq/kWh", row.source, row.year))
         return _Place(label, provider, row.region, row.country, _continent(row.country), row.carbon_intensity,
                       _aged(part, rel.value, row.year), row)
@@ -313,17 +314,17 @@ def _provider(part: _Part, provider: str | None, region: str | None) -> str | No
 
 def _pue(part: _Part, provider: str | None, place: _Place, pue: float | None, file: str) -> tuple[float, Bounds]:
     if pue is not None:
-        part.factors.append(Factor("PUE given for the job", pue, "ratio", file, 0))
+        part.factors.append(Factor("given_pue", file, pue, "ratio", file, 0))
         return pue, Bounds()
     published = const("pue_relative_uncertainty_published")
     row = place.region_row
     if row is not None and row.pue is not None:
-        part.factors += [Factor(f"PUE {row.provider} {row.region}", row.pue, "ratio", row.pue_source, row.pue_year),
+        part.factors += [Factor("pue", f"{row.provider} {row.region}", row.pue, "ratio", row.pue_source, row.pue_year),
                          _factor(published)]
         return row.pue, Bounds(1 - published.value, 1 + published.value)
     prov = tables.providers().get(provider or "")
     if prov is not None and prov.pue is not None:
-        part.factors += [Factor(f"PUE {prov.name}", prov.pue, "ratio", prov.pue_source, prov.pue_year),
+        part.factors += [Factor("pue", prov.name, prov.pue, "ratio", prov.pue_source, prov.pue_year),
                          _factor(published)]
         return prov.pue, Bounds(1 - published.value, 1 + published.value)
     default, rel = const("pue_default"), const("pue_relative_uncertainty_default")
@@ -336,7 +337,7 @@ def _matching(part: _Part, provider: str | None) -> float:
     prov = tables.providers().get(provider or "")
     if prov is None or prov.renewable_matching is None:
         return 0.0
-    part.factors.append(Factor(f"Renewable matching {prov.name}", prov.renewable_matching, "share",
+    part.factors.append(Factor("matching", prov.name, prov.renewable_matching, "share",
                                prov.matching_source, prov.matching_year))
     return prov.renewable_matching
 
@@ -358,7 +359,7 @@ def _site(provider: str | None, region: str | None, country: str | None, state: 
     if part.problems:
         return part
     if carbon_intensity is not None:
-        part.factors.append(Factor("Carbon intensity given for the job", carbon_intensity, "gCO2eq/kWh", file, 0))
+        part.factors.append(Factor("given_intensity", file, carbon_intensity, "gCO2eq/kWh", file, 0))
         place = _Place(f"{carbon_intensity:g} gCO2eq/kWh", provider_key, region, None, None, carbon_intensity,
                        Bounds())
     elif region and provider_key:

@@ -24,6 +24,10 @@ def notices(est: Estimate, escape=plain) -> list[str]:
     return [str(say(n, escape)).strip() for n in est.job.notices]
 
 
+def factor_name(factor, escape=plain) -> str:
+    return str(macro("factors.j2", "name")(factor, escape)).strip()
+
+
 def advice_text(rec, escape=plain) -> str:
     return " ".join(str(macro("advice.j2", "advice")(rec, escape)).split())
 
@@ -56,7 +60,8 @@ def build(report: Report) -> dict[str, Any]:
             for r in report.recommendations
         ],
         "factors": [
-            {"name": f.name, "value": f.value, "unit": f.unit, "source": f.source, "year": f.year}
+            {"name": factor_name(f), "kind": f.kind, "subject": f.subject, "value": f.value, "unit": f.unit,
+             "source": f.source, "year": f.year}
             for f in report.factors
         ],
         "equivalents": [
