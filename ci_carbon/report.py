@@ -8,8 +8,25 @@ from ci_carbon import __version__
 from ci_carbon.advice.recommend import Recommendation, recommend
 from ci_carbon.core.equivalents import Equivalent, equivalents
 from ci_carbon.core.estimate import estimate, totals
-from ci_carbon.core.model import Estimate, Factor, JobSpec
-from ci_carbon.core.resolve import resolve_all
+from ci_carbon.core.model import Estimate, Factor, Job, JobSpec
+from ci_carbon.core.resolve import resolve, resolve_all
+from ci_carbon.errors import InputError
+
+
+class Skipped(NamedTuple):
+    """An input that was read but not estimated (a source's Skip, or a job whose factors did not resolve)."""
+
+    name: str
+    id: str
+    code: str
+    detail: str = ""
+
+
+class Source(NamedTuple):
+    kind: str  # manifest | mlflow
+    where: str  # the file or tracking URI
+    reader: str = ""  # mlflow: sql | client
+    read: int = 0  # runs or jobs read
 
 
 class Report(NamedTuple):
@@ -18,6 +35,8 @@ class Report(NamedTuple):
     recommendations: tuple[Recommendation, ...]
     factors: tuple[Factor, ...]  # every factor any job used, once, sorted by name
     equivalents: tuple[Equivalent, ...]
+    source: Source | None = None
+    skipped: tuple[Skipped, ...] = ()
     tool_version: str = __version__
 
 
@@ -29,10 +48,31 @@ def _factors(estimates: list[Estimate], equivalent: list[Equivalent]) -> tuple[F
     return tuple(sorted(seen, key=lambda f: (f.kind, f.subject, f.value, f.source)))
 
 
-def build(specs: list[JobSpec]) -> Report:
-    """sources → estimate → advice: the whole computation, no I/O."""
-    estimates = sorted((estimate(job) for job in resolve_all(specs)),
-                       key=lambda e: (-e.emissions_kg, e.job.spec.name))
+def _lenient(specs: list[JobSpec]) -> tuple[list[Job], list[Skipped]]:
+    """Resolve what resolves; list the rest with the problem (a store's odd tag must not sink a whole report)."""
+    jobs, skipped = [], []
+    for spec in specs:
+        try:
+            jobs.append(resolve(spec))
+        except InputError as err:
+            detail = "; ".join(f"{p.field}: {p.message}" + (f" (did you mean {p.suggestion}?)" if p.suggestion else "")
+                               for p in err.problems)
+            skipped.append(Skipped(spec.name, spec.id, "unresolved", detail))
+    return jobs, skipped
+
+
+def build(specs: list[JobSpec], source: Source | None = None, skipped: tuple[Skipped, ...] = (),
+          lenient: bool = False) -> Report:
+    """sources → estimate → advice: the whole computation, no I/O.
+
+    A manifest is strict (any problem is the user's to fix: exit 2); a store of past runs is lenient.
+    """
+    if lenient:
+        jobs, unresolved = _lenient(specs)
+        skipped = (*skipped, *unresolved)
+    else:
+        jobs = resolve_all(specs)
+    estimates = sorted((estimate(job) for job in jobs), key=lambda e: (-e.emissions_kg, e.job.spec.name, e.job.spec.id))
     total = totals(estimates)
     equivalent = equivalents(total["emissions_kg"])
     return Report(
@@ -41,4 +81,6 @@ def build(specs: list[JobSpec]) -> Report:
         recommendations=tuple(recommend(estimates)),
         factors=_factors(estimates, equivalent),
         equivalents=tuple(equivalent),
+        source=source,
+        skipped=tuple(sorted(skipped, key=lambda s: (s.code, s.name, s.id))),
     )

@@ -43,7 +43,7 @@ def test_wheel_reports_the_example_from_another_directory(installed: Path, tmp_p
     assert js.code == 0, js.err
     jsonschema.validate(js.json(), SCHEMA)
     # the installed wheel and this checkout compute the same report
-    assert js.out == run_cli("report", "--manifest", str(EXAMPLE), "--format", "json").out
+    assert js.out == run_cli("report", "--manifest", "jobs.yaml", "--format", "json", cwd=tmp_path).out
 
 
 def test_manifest_path_never_imports_mlflow(installed: Path, tmp_path: Path):

@@ -19,6 +19,8 @@ from ci_carbon.core.resolve import const
 
 SWEEP_MIN_RUNS = 8  # repetitions from which a job is treated as a search rather than a few seeds
 HARDWARE_MIN_GAIN = 1.2  # suggest a device only when its peak FLOPS per watt is at least 20 % better
+IDLE_UTILIZATION = 0.3  # measured mean GPU utilisation under which devices are called under-used
+WASTED_STATUSES = ("FAILED", "KILLED")
 KIND_ORDER = ("region", "provider", "hardware", "search", "waste", "quantify")
 
 
@@ -131,14 +133,51 @@ def _hardware(estimates: list[Estimate]) -> Iterable[Recommendation]:
 
 
 def _search(estimates: list[Estimate]) -> Iterable[Recommendation]:
-    members = [e for e in estimates if e.job.runs >= SWEEP_MIN_RUNS]
-    if not members:
-        return
+    """Exhaustive searches: a manifest job with many runs, or a source's sweep of many trial runs."""
+    groups: dict[str, list[Estimate]] = defaultdict(list)
+    for est in estimates:
+        if est.job.spec.sweep:
+            groups[est.job.spec.sweep].append(est)
+        elif est.job.runs >= SWEEP_MIN_RUNS:
+            groups[""].append(est)
     fraction = const("sweep_budget_fraction")
-    saving = sum(e.emissions_kg for e in members) * (1 - fraction.value)
-    yield Recommendation("search", tuple(e.job.spec.name for e in members), saving,
-                         {"fraction": fraction.value, "runs": sum(e.job.runs for e in members),
-                          "current_kg": sum(e.emissions_kg for e in members), "source": fraction.source})
+    for key, members in sorted(groups.items()):
+        trials = sum(e.job.runs for e in members)
+        if key and trials < SWEEP_MIN_RUNS:
+            continue
+        current = sum(e.emissions_kg for e in members)
+        yield Recommendation("search", tuple(e.job.spec.name for e in members), current * (1 - fraction.value),
+                             {"fraction": fraction.value, "runs": trials, "current_kg": current,
+                              "sweep": bool(key), "experiment": members[0].job.spec.experiment})
+
+
+def _waste(estimates: list[Estimate]) -> Iterable[Recommendation]:
+    """Energy that bought nothing: failed or killed runs, repeated parameter sets, under-used devices."""
+    failed = [e for e in estimates if e.job.spec.status in WASTED_STATUSES]
+    if failed:
+        yield Recommendation("waste", tuple(e.job.spec.name for e in failed), sum(e.emissions_kg for e in failed),
+                             {"what": "failed", "count": len(failed)})
+    seen: dict[tuple[str, str], Estimate] = {}
+    repeats = []
+    for est in sorted(estimates, key=lambda e: (e.job.spec.started or 0, e.job.spec.id)):
+        spec = est.job.spec
+        if spec.param_key and spec.status not in WASTED_STATUSES:
+            key = (spec.experiment, spec.param_key)
+            if key in seen:
+                repeats.append(est)
+            else:
+                seen[key] = est
+    if repeats:
+        yield Recommendation("waste", tuple(e.job.spec.name for e in repeats), sum(e.emissions_kg for e in repeats),
+                             {"what": "duplicates", "count": len(repeats)})
+    idle = [e for e in estimates
+            if e.job.spec.gpu_utilization is not None and e.job.spec.gpu_utilization < IDLE_UTILIZATION]
+    if idle:
+        saving = sum(e.device_energy_kwh * e.job.carbon_intensity / 1000 * (1 - e.job.spec.gpu_utilization)
+                     for e in idle)
+        mean = sum(e.job.spec.gpu_utilization for e in idle) / len(idle)
+        yield Recommendation("waste", tuple(e.job.spec.name for e in idle), saving,
+                             {"what": "idle", "count": len(idle), "utilization": mean, "threshold": IDLE_UTILIZATION})
 
 
 def _quantify(estimates: list[Estimate]) -> Iterable[Recommendation]:
@@ -156,7 +195,7 @@ def _quantify(estimates: list[Estimate]) -> Iterable[Recommendation]:
 
 
 RULES: tuple[Callable[[list[Estimate]], Iterable[Recommendation]], ...] = (
-    _region, _provider, _hardware, _search, _quantify,
+    _region, _provider, _hardware, _search, _waste, _quantify,
 )
 
 

@@ -28,6 +28,13 @@ class Origin(NamedTuple):
         return f"{self.path}.{name}" if self.path else name
 
 
+class Notice(NamedTuple):
+    """Something a reader should know about a job; the words live in templates/notices.j2."""
+
+    code: str
+    params: Mapping[str, object] = EMPTY
+
+
 class JobSpec(NamedTuple):
     """A training job as its source described it; nothing looked up yet."""
 
@@ -55,6 +62,15 @@ class JobSpec(NamedTuple):
     carbon_intensity: float | None = None
     pue: float | None = None
     tags: Mapping[str, str] = EMPTY
+    # what a source measured or knows beyond the manifest's fields
+    reported_energy_kwh: float | None = None  # IT energy a tool reported (CodeCarbon's energy_consumed)
+    gpu_utilization: float | None = None  # measured time-weighted mean, 0..1 (advice: idle devices)
+    experiment: str = ""
+    sweep: str = ""  # jobs of one hyper-parameter search share this key
+    param_key: str = ""  # identical parameter sets share this key (advice: duplicates)
+    started: int | None = None  # ms since the epoch (quarterly attribution)
+    assumed: tuple[str, ...] = ()  # fields filled from defaults rather than said by the run
+    notices: tuple[Notice, ...] = ()  # what the source noticed (gaps, running runs, deleted runs)
 
 
 class Factor(NamedTuple):
@@ -70,13 +86,6 @@ class Factor(NamedTuple):
     unit: str
     source: str
     year: int
-
-
-class Notice(NamedTuple):
-    """Something a reader should know about a job; the words live in templates/notices.j2."""
-
-    code: str
-    params: Mapping[str, object] = EMPTY
 
 
 class Bounds(NamedTuple):

@@ -392,18 +392,26 @@ def resolve(spec: JobSpec) -> Job:
     job, hw, site = _parts(spec)
     if job.problems or hw is None or site is None:
         raise InputError(_located(spec, job.problems))
-    method, power_bounds, tdp_share = job.take(
-        _power_method(spec.measured_power_w is not None, spec.power_w is not None, spec.utilization))
-    power_w = spec.measured_power_w if method == "measured" else spec.power_w if method == "reported" else (
-        hw.tdp_w * tdp_share)
-    cpu_w, mem_w = job.take(_host(spec.cpu, spec.cpu_count, spec.memory_gb, hw.instance, hw.kind))
+    device_hours = spec.device_hours if spec.device_hours is not None else spec.hours * hw.count
+    hours = spec.hours if spec.hours is not None else spec.device_hours / hw.count
+    total_energy = spec.reported_energy_kwh is not None  # a tool measured the whole machine: no host on top
+    method, power_bounds, tdp_share = job.take(_power_method(
+        spec.measured_power_w is not None, spec.power_w is not None or total_energy, spec.utilization))
+    if method == "measured":
+        power_w = spec.measured_power_w
+    elif total_energy:
+        power_w = spec.reported_energy_kwh * 1000.0 / device_hours
+    else:
+        power_w = spec.power_w if method == "reported" else hw.tdp_w * tdp_share
+    cpu_w, mem_w = (0.0, 0.0) if total_energy else job.take(
+        _host(spec.cpu, spec.cpu_count, spec.memory_gb, hw.instance, hw.kind))
     embodied = job.take(_embodied(hw.device_id, hw.kind))
     if job.problems:
         raise InputError(_located(spec, job.problems))
-    device_hours = spec.device_hours if spec.device_hours is not None else spec.hours * hw.count
-    hours = spec.hours if spec.hours is not None else spec.device_hours / hw.count
-    guessed = tuple(dict.fromkeys(job.guessed))
-    notices = job.notices + [Notice(f"guessed_{code}") for code in guessed if code != "hardware"]
+    guessed = tuple(dict.fromkeys([*job.guessed, *(f"default_{f}" for f in spec.assumed)]))
+    notices = [*spec.notices, *job.notices,
+               *(Notice(f"guessed_{code}") for code in guessed if code != "hardware" and code[:8] != "default_"),
+               *(Notice("assumed_default", {"field": f}) for f in spec.assumed)]
     place = site.place
     return Job(
         spec=spec, hardware=hw.label, device_id=hw.device_id, device_kind=hw.kind, count=hw.count, hours=hours,

@@ -257,3 +257,15 @@ def newest_intensity_year() -> int:
     """The reference year for data age: the newest intensity year in the tables (deterministic, not today)."""
     years = [g.year for g in grids().values()] + [r.year for r in regions().values() if r.carbon_intensity]
     return max(years)
+
+
+@cache
+def data_version() -> str:
+    """A fingerprint of every table: results written back to runs are recomputed when it changes."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in sorted(n for n in os.listdir(data_dir()) if n.endswith(".csv")):
+        with open(os.path.join(data_dir(), name), "rb") as handle:
+            digest.update(name.encode() + b"\0" + handle.read())
+    return digest.hexdigest()[:12]

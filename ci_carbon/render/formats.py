@@ -19,4 +19,5 @@ def render(report: Report, fmt: str) -> str:
         return env.get_template("report.csv.j2").render(jobs=[payload.job(e) for e in report.estimates])
     return env.get_template("report.md.j2").render(
         report=report, table_rows=TABLE_ROWS, chart_slices=CHART_SLICES, notices=payload.notices,
+        skipped=payload.skipped_text,
     )

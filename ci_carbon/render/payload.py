@@ -28,6 +28,10 @@ def factor_name(factor, escape=plain) -> str:
     return str(macro("factors.j2", "name")(factor, escape)).strip()
 
 
+def skipped_text(skip, escape=plain) -> str:
+    return " ".join(str(macro("notices.j2", "skipped")(skip, escape)).split())
+
+
 def advice_text(rec, escape=plain) -> str:
     return " ".join(str(macro("advice.j2", "advice")(rec, escape)).split())
 
@@ -64,6 +68,8 @@ def build(report: Report) -> dict[str, Any]:
              "source": f.source, "year": f.year}
             for f in report.factors
         ],
+        "source": report.source._asdict() if report.source else None,
+        "skipped": [{"name": s.name, "id": s.id, "code": s.code, "reason": skipped_text(s)} for s in report.skipped],
         "equivalents": [
             {"id": e.id, "amount": _r(e.amount), "per": e.per, "kg_per_unit": e.kg_per_unit}
             for e in report.equivalents

@@ -52,7 +52,7 @@ PLACE = ("region", "country", "state", "carbon_intensity")  # a job that names o
 SUPPORTED_VERSION = 1
 
 
-class _Problems:
+class Problems:
     def __init__(self, path: str):
         self.path = path
         self.items: list[InputProblem] = []
@@ -73,7 +73,7 @@ def _type_name(value: Any) -> str:
     return repr(value)
 
 
-def _check(rule: FieldRule, item: Located, where: str, out: _Problems) -> Any:
+def _check(rule: FieldRule, item: Located, where: str, out: Problems) -> Any:
     """The field's value if it fits its rule, else None with a problem recorded."""
     value = item.value
     if rule.kind == "str":
@@ -108,7 +108,7 @@ def _check(rule: FieldRule, item: Located, where: str, out: _Problems) -> Any:
     return int(value) if rule.kind == "int" else float(value)
 
 
-def _fields(raw: dict[str, Located], where: str, out: _Problems, allow_name: bool) -> dict[str, Located]:
+def check_fields(raw: dict[str, Located], where: str, out: Problems, allow_name: bool) -> dict[str, Located]:
     """Known fields, each checked; unknown ones reported with the nearest known name."""
     good: dict[str, Located] = {}
     for key, item in raw.items():
@@ -138,13 +138,13 @@ def _defaults_for(own: dict[str, Located], defaults: dict[str, Located]) -> dict
     return {k: v for k, v in defaults.items() if k not in PLACE}
 
 
-def _job(path: str, index: int, item: Located, defaults: dict[str, Located], out: _Problems) -> JobSpec | None:
+def _job(path: str, index: int, item: Located, defaults: dict[str, Located], out: Problems) -> JobSpec | None:
     where = f"jobs[{index}]"
     if not isinstance(item.value, dict):
         out.add(item.line, where, f"each job must be a mapping of fields, got {_type_name(item.value)}")
         return None
     before = len(out.items)
-    own = _fields(item.value, where, out, allow_name=True)
+    own = check_fields(item.value, where, out, allow_name=True)
     if len(out.items) > before:
         return None
     merged = {**_defaults_for(own, defaults), **own}
@@ -168,7 +168,7 @@ def _job(path: str, index: int, item: Located, defaults: dict[str, Located], out
     return JobSpec(origin=origin, source="manifest", id=values["name"], **values)
 
 
-def _top(path: str, root: Located | None, out: _Problems) -> tuple[dict[str, Located], list[Located]] | None:
+def _top(path: str, root: Located | None, out: Problems) -> tuple[dict[str, Located], list[Located]] | None:
     if root is None:
         out.add(None, None, "is empty; a manifest needs 'version: 1' and a list of jobs")
         return None
@@ -192,7 +192,7 @@ def _top(path: str, root: Located | None, out: _Problems) -> tuple[dict[str, Loc
     if "defaults" in doc:
         raw = doc["defaults"]
         if isinstance(raw.value, dict):
-            defaults = _fields(raw.value, "defaults", out, allow_name=False)
+            defaults = check_fields(raw.value, "defaults", out, allow_name=False)
         else:
             out.add(raw.line, "defaults", f"must be a mapping of job fields, got {_type_name(raw.value)}")
     jobs = doc.get("jobs")
@@ -212,7 +212,7 @@ def read(path: str) -> tuple[list[JobSpec], list[InputProblem]]:
 
     Unreadable files (missing, not UTF-8, invalid YAML) still raise InputError: there is nothing to go on.
     """
-    out = _Problems(path)
+    out = Problems(path)
     top = _top(path, yaml_tree.load(path), out)
     specs: list[JobSpec] = []
     if top is not None:

@@ -37,4 +37,6 @@ def test_same_input_same_bytes_whatever_the_job_order(fmt: str, tmp_path: Path):
     first = run_cli("report", "--manifest", str(EXAMPLE), "--format", fmt).out
     again = run_cli("report", "--manifest", str(EXAMPLE), "--format", fmt).out
     reordered = run_cli("report", "--manifest", str(shuffled), "--format", fmt).out
-    assert first == again == reordered
+    assert first == again
+    # the JSON names the file it read; everything else is the same whatever the order of the jobs
+    assert first.replace(str(EXAMPLE), str(shuffled)) == reordered
