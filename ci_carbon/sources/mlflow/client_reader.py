@@ -1,0 +1,161 @@
+"""Read runs through MLflow's own client: any tracking URI (server, Databricks, SQL store with full mlflow).
+
+Every page is read (no silent cap), deleted runs are included for accounting, and the client's HTTP retries are
+bounded so that an unreachable server ends in one clear message (exit 3) within about a minute, not ten.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ci_carbon.core.names import nearest, normalise, suggestion
+from ci_carbon.errors import InputError, InputProblem, SourceUnreachable
+from ci_carbon.sources.mlflow.records import MetricPoint, RunRecord, Selection
+
+PAGE = 5_000  # runs per search page (the server caps max_results at 50,000)
+HISTORY_WORKERS = 8  # concurrent get_metric_history calls through a server
+RETRY_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                  "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+_AUTH = {"UNAUTHENTICATED", "PERMISSION_DENIED"}
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "\\'") + "'"
+
+
+def _record(run: Any, experiment_name: str) -> RunRecord:
+    info, data = run.info, run.data
+    return RunRecord(
+        run_id=info.run_id, experiment_id=str(info.experiment_id), experiment_name=experiment_name,
+        run_name=info.run_name or "", status=info.status, lifecycle_stage=info.lifecycle_stage,
+        start_time=info.start_time, end_time=info.end_time, user_id=info.user_id or "",
+        tags=dict(data.tags), params=dict(data.params),
+        metrics={k: math.nan if v != v else v for k, v in data.metrics.items()},  # one NaN object: records compare
+    )
+
+
+class ClientReader:
+    """A RunReader over ``mlflow.MlflowClient``."""
+
+    def __init__(self, uri: str):
+        for name, value in RETRY_DEFAULTS.items():
+            os.environ.setdefault(name, value)
+        from mlflow import MlflowClient
+
+        self.uri = uri
+        self.client = MlflowClient(tracking_uri=uri)
+
+    def call(self, what: str, function, *args, **kwargs):
+        """Run one client call; turn MLflow's and the network's failures into our exit codes."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return function(*args, **kwargs)
+        except MlflowException as err:
+            code = getattr(err, "error_code", "")
+            if code in _AUTH:
+                raise InputError([InputProblem(self.uri, None, None, f"not authorised to {what}: {err.message}; "
+                                               "check MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD")]
+                                 ) from None
+            raise SourceUnreachable(f"MLflow at {self.uri} failed to {what}: {_first_line(err.message)}") from None
+        except OSError as err:
+            raise SourceUnreachable(f"MLflow at {self.uri} could not be reached to {what}: {err}") from None
+        except ImportError as err:  # mlflow-skinny opening a SQL store without sqlalchemy/alembic
+            raise InputError([InputProblem(self.uri, None, "--mlflow-uri", f"reading this store through the MLflow "
+                                           f"client needs {err.name or 'more packages'}: pip install "
+                                           "'ci-carbon[sql]'")]) from None
+
+    def experiments(self, selection: Selection) -> dict[str, str]:
+        """Experiment id → name for the selection (all experiments, deleted ones too, when none is named).
+
+        Deleted experiments are always looked up, so that naming one with --active-only selects no runs (as the SQL
+        reader does) rather than failing as unknown; the runs' view decides what is counted.
+        """
+        from mlflow.entities import ViewType
+
+        view = ViewType.ALL
+        found: dict[str, str] = {}
+        token = None
+        while True:
+            page = self.call("list experiments", self.client.search_experiments, view_type=view,
+                              max_results=1000, page_token=token)
+            found.update({str(e.experiment_id): e.name for e in page})
+            token = page.token
+            if not token:
+                break
+        if not selection.experiments:
+            return found
+        by_name = {name: eid for eid, name in found.items()}
+        chosen: dict[str, str] = {}
+        problems = []
+        for wanted in selection.experiments:
+            eid = wanted if wanted in found else by_name.get(wanted)
+            if eid is None:
+                options = nearest(wanted, {normalise(n): n for n in by_name})
+                problems.append(InputProblem(self.uri, None, "--experiment", f"unknown experiment '{wanted}'",
+                                             suggestion(options)))
+            else:
+                chosen[eid] = found[eid]
+        if problems:
+            raise InputError(problems)
+        return chosen
+
+    @staticmethod
+    def filter_string(selection: Selection) -> str:
+        """MLflow search syntax for what the selection asks (git prefixes are matched after the search)."""
+        parts = [f"({selection.filter})"] if selection.filter else []
+        if selection.since is not None:
+            parts.append(f"attributes.start_time >= {selection.since}")
+        if selection.until is not None:
+            parts.append(f"attributes.start_time < {selection.until}")
+        if selection.run_ids:
+            parts.append(f"attributes.run_id IN ({', '.join(_quote(r) for r in selection.run_ids)})")
+        return " AND ".join(parts)
+
+    def runs(self, selection: Selection) -> Iterator[RunRecord]:
+        from mlflow.entities import ViewType
+
+        experiments = self.experiments(selection)
+        view = ViewType.ALL if selection.include_deleted else ViewType.ACTIVE_ONLY
+        query = self.filter_string(selection)
+        ids = sorted(experiments)
+        for start in range(0, len(ids), 100):
+            chunk = ids[start:start + 100]
+            token = None
+            while True:
+                page = self.call("search runs", self.client.search_runs, experiment_ids=chunk,
+                                  filter_string=query, run_view_type=view, max_results=PAGE, page_token=token)
+                for run in page:
+                    record = _record(run, experiments.get(str(run.info.experiment_id), ""))
+                    if _matches_commit(record, selection.git_commits):
+                        yield record
+                token = page.token
+                if not token:
+                    break
+
+    def histories(self, run_ids: Iterable[str], keys: Iterable[str]) -> dict[tuple[str, str], list[MetricPoint]]:
+        wanted = [(r, k) for r in run_ids for k in keys]
+
+        def one(pair: tuple[str, str]) -> tuple[tuple[str, str], list[MetricPoint]]:
+            history = self.call("read metric history", self.client.get_metric_history, *pair)
+            points = sorted((MetricPoint(m.timestamp, m.step, m.value) for m in history),
+                            key=lambda p: (p.timestamp, p.step))
+            return pair, points
+
+        with ThreadPoolExecutor(max_workers=HISTORY_WORKERS) as pool:
+            return {pair: points for pair, points in pool.map(one, wanted) if points}
+
+
+def _matches_commit(record: RunRecord, commits: tuple[str, ...]) -> bool:
+    if not commits:
+        return True
+    sha = record.tags.get("mlflow.source.git.commit", "")
+    return any(sha == c or (len(c) >= 7 and sha.startswith(c)) for c in commits)
+
+
+def _first_line(text: str) -> str:
+    return (text or "").strip().splitlines()[0][:300] if text else "unknown error"

@@ -1,0 +1,179 @@
+"""One MLflow run → one JobSpec: the names users actually use for hardware, counts and places.
+
+Names are tried in order: ``ci_carbon.*`` (explicit), then the organisation's own from ci-carbon.yaml, then the
+common ones; tags before params. What no run says comes from the configuration's defaults and is reported as
+assumed, never silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from ci_carbon.config import MlflowConfig
+from ci_carbon.core.model import JobSpec, Notice, Origin
+from ci_carbon.sources.manifest import FIELDS, applicable_defaults
+from ci_carbon.sources.mlflow.power import Measured
+from ci_carbon.sources.mlflow.records import DELETED, RunRecord
+
+COMMON_NAMES: dict[str, tuple[str, ...]] = {
+    "hardware": ("gpu", "gpu_type", "gpu_name", "gpu_model", "accelerator", "accelerator_type", "hardware",
+                 "device_type"),
+    "count": ("num_gpus", "gpu_count", "n_gpus", "ngpus", "num_devices", "num_accelerators"),
+    "instance_type": ("instance_type", "machine_type", "node_type"),
+    "provider": ("cloud", "provider", "cloud_provider"),
+    "region": ("region", "cloud_region"),
+    "country": ("country",),
+    "cpu": ("cpu", "cpu_model"),
+    "cpu_count": ("cpu_count", "num_cpus", "n_cpus"),
+    "memory_gb": ("memory_gb",),
+}
+LOOKED_UP = (*COMMON_NAMES, "state", "pue", "carbon_intensity", "power_w", "utilization")
+TEAM_NAMES = ("team",)
+PROJECT_NAMES = ("project",)
+# Energy logged by hand (CodeCarbon's names and common variants) → multiplier to kWh.
+ENERGY_METRICS = {"energy_consumed": 1.0, "energy_kwh": 1.0, "energy_consumed_kwh": 1.0, "energy_wh": 1e-3,
+                  "energy_j": 1 / 3.6e6, "energy_joules": 1 / 3.6e6}
+PLAUSIBLE_W_PER_DEVICE = (1.0, 3000.0)  # a reported energy implying an average outside this is a unit mistake
+NOT_PARAMS = ("seed", "random_seed", "run_name")  # differ between trials without making them different trials
+STALE_AFTER_MS = 3_600_000  # a running run that logged nothing for an hour is counted to its last metric
+
+
+class Skip(NamedTuple):
+    """A run that was not estimated, and why (words in templates/notices.j2); reports list these."""
+
+    name: str
+    run_id: str
+    code: str  # parent | no_times | no_hardware | unresolved
+    detail: str = ""
+
+
+def _names(field: str, config: MlflowConfig) -> tuple[str, ...]:
+    return (f"ci_carbon.{field}", *config.fields.get(field, ()), *COMMON_NAMES.get(field, ()))
+
+
+def _lookup(record: RunRecord, names: tuple[str, ...]) -> tuple[str, str] | None:
+    for name in names:
+        for where in (record.tags, record.params):
+            value = where.get(name)
+            if value not in (None, ""):
+                return name, str(value).strip()
+    return None
+
+
+def _typed(field: str, text: str) -> object | None:
+    kind = FIELDS[field].kind
+    if kind == "str":
+        return text
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(number) or number <= 0 or (kind == "int" and not number.is_integer()):
+        return None
+    return int(number) if kind == "int" else number
+
+
+def param_key(record: RunRecord) -> str:
+    """Runs with the same parameters (seed aside) in one experiment share this key."""
+    items = sorted((k, v) for k, v in record.params.items() if k not in NOT_PARAMS and not k.startswith("ci_carbon."))
+    digest = hashlib.sha1(repr((record.experiment_id, items)).encode()).hexdigest()[:16]
+    return digest if items else ""
+
+
+def _hours(record: RunRecord, now_ms: int, last_point_ms: int | None) -> tuple[float | None, list[Notice]]:
+    notices: list[Notice] = []
+    if record.start_time is None:
+        return None, notices
+    end = record.end_time
+    if record.status in ("RUNNING", "SCHEDULED") and last_point_ms is not None and (
+            now_ms - last_point_ms > STALE_AFTER_MS):
+        end = last_point_ms  # metrics stopped long ago: the process died without ending the run
+        notices.append(Notice("stale_running", {"hours": round((now_ms - last_point_ms) / 3.6e6, 1)}))
+    elif record.status in ("RUNNING", "SCHEDULED"):
+        end = now_ms
+        notices.append(Notice("running_to_now"))
+    elif end is None:
+        end = last_point_ms
+        if end is not None:
+            notices.append(Notice("no_end_time"))
+    if end is None or end <= record.start_time:
+        return None, notices
+    return (end - record.start_time) / 3.6e6, notices
+
+
+def reported_energy(record: RunRecord, devices: int, hours: float) -> tuple[float | None, list[Notice]]:
+    """kWh from hand-logged energy metrics, with its unit checked against a plausible power."""
+    for name, to_kwh in ENERGY_METRICS.items():
+        value = record.metrics.get(name)
+        if value is None or not math.isfinite(value) or value <= 0:
+            continue
+        kwh = value * to_kwh
+        watts = kwh * 1000.0 / (hours * max(devices, 1))
+        low, high = PLAUSIBLE_W_PER_DEVICE
+        if not low <= watts <= high:
+            return None, [Notice("implausible_energy", {"metric": name, "value": value, "watts": round(watts, 1)})]
+        return kwh, [Notice("reported_energy", {"metric": name})]
+    return None, []
+
+
+def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, now_ms: int,
+            last_point_ms: int | None, sweep: str, uri: str) -> JobSpec | Skip:
+    """The JobSpec for one run, or the reason it cannot be estimated."""
+    name = record.run_name or record.run_id[:8]
+    hours, notices = _hours(record, now_ms, last_point_ms)
+    if hours is None:
+        return Skip(name, record.run_id, "no_times")
+    fields: dict[str, object] = {}
+    for field in LOOKED_UP:
+        found = _lookup(record, _names(field, config))
+        if found is None:
+            continue
+        value = _typed(field, found[1])
+        if value is None:
+            notices.append(Notice("bad_value", {"name": found[0], "value": found[1]}))
+        else:
+            fields[field] = value
+    defaults = applicable_defaults(fields, dict(config.defaults))
+    assumed = tuple(f for f in defaults if f not in fields and f in LOOKED_UP)
+    fields.update({f: defaults[f] for f in assumed})
+    if "hardware" not in fields and "instance_type" not in fields:
+        return Skip(name, record.run_id, "no_hardware")
+    if measured is not None:
+        if "count" in fields and fields["count"] != measured.devices:
+            notices.append(Notice("count_from_metrics", {"said": fields["count"], "logged": measured.devices}))
+        fields["count"] = measured.devices
+        if measured.gap_seconds:
+            notices.append(Notice("power_gap", {"minutes": round(measured.gap_seconds / 60, 1)}))
+        if measured.dropped:
+            notices.append(Notice("power_points_dropped", {"count": measured.dropped}))
+    energy, energy_notices = (None, [])
+    if measured is None:
+        energy, energy_notices = reported_energy(record, int(fields.get("count") or 1), hours)
+    if record.lifecycle_stage == DELETED:
+        notices.append(Notice("deleted_run"))
+    tags = _tags(record, config)
+    origin = Origin(uri, None, f"run {record.run_id}")
+    return JobSpec(
+        name=name, origin=origin, source="mlflow", id=record.run_id, status=record.status, hours=hours,
+        measured_power_w=measured.mean_power_w if measured else None, reported_energy_kwh=energy,
+        gpu_utilization=measured.utilization if measured else None, experiment=record.experiment_name,
+        sweep=sweep, param_key=param_key(record), started=record.start_time, assumed=assumed,
+        notices=tuple(notices + energy_notices), tags=tags, **fields,
+    )
+
+
+def _tags(record: RunRecord, config: MlflowConfig) -> Mapping[str, str]:
+    tags = {"experiment": record.experiment_name}
+    team = _lookup(record, (*config.team, *TEAM_NAMES))
+    project = _lookup(record, (*config.project, *PROJECT_NAMES))
+    user = record.tags.get("mlflow.user") or record.user_id
+    if team:
+        tags["team"] = team[1]
+    if project:
+        tags["project"] = project[1]
+    if user:
+        tags["user"] = user
+    return tags
