@@ -85,21 +85,106 @@ def main() -> None:
     """Carbon footprint of machine-learning training: energy, emissions and what to do about them."""
 
 
+def _mlflow_options(command: F) -> F:
+    """The options that select MLflow runs; shared by `report` and `annotate`."""
+    options = [
+        click.option("--mlflow-uri", metavar="URI", help="Tracking URI (default: $MLFLOW_TRACKING_URI): "
+                     "http(s)://…, databricks, sqlite:///mlflow.db, postgresql://…"),
+        click.option("--experiment", "-e", "experiments", multiple=True, metavar="NAME|ID",
+                     help="Only runs of this experiment (repeatable)."),
+        click.option("--filter", "filter_", metavar="QUERY", help="MLflow search syntax, e.g. \"params.lr = '0.1'\"."),
+        click.option("--since", metavar="DATE", help="Runs started at or after DATE (UTC; 2026-07-01 or ISO 8601)."),
+        click.option("--until", metavar="DATE", help="Runs started before DATE (UTC)."),
+        click.option("--run-id", "run_ids", multiple=True, metavar="ID", help="Only this run (repeatable)."),
+        click.option("--git-commit", "git_commits", multiple=True, metavar="SHA",
+                     help="Runs whose mlflow.source.git.commit is SHA (7+ characters; repeatable)."),
+        click.option("--git-range", metavar="A..B", help="Runs of the commits in A..B of the repository --repo."),
+        click.option("--repo", default=".", show_default=True, metavar="DIR", help="Git repository for --git-range."),
+        click.option("--active-only", is_flag=True,
+                     help="Leave out deleted runs (they are counted by default: they used energy)."),
+        click.option("--config", metavar="FILE", help="ci-carbon.yaml with your tag names and defaults "
+                     "(default: ./ci-carbon.yaml if present)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _mlflow_read(mlflow_uri: str | None, config: str | None, **selection: object):
+    """Read the selected runs; returns (uri, MlflowRead)."""
+    import os
+
+    from ci_carbon import config as config_file
+    from ci_carbon.sources.mlflow import load, select
+
+    uri = mlflow_uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri:
+        raise InputError([InputProblem("ci-carbon", None, "--mlflow-uri",
+                                       "give --manifest FILE, or --mlflow-uri URI (or set MLFLOW_TRACKING_URI)")])
+    settings = config_file.load(config)
+    return uri, load.load(uri, select.build(**selection), settings.mlflow)
+
+
 @main.command()
-@click.option("--manifest", "manifest", metavar="FILE", required=True,
-              help="YAML manifest of training jobs (version 1).")
+@click.option("--manifest", "manifest", metavar="FILE", help="YAML manifest of training jobs (version 1).")
+@_mlflow_options
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json", "csv"]), default="markdown",
               show_default=True, help="Output format.")
 @click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output.")
 @_fail_cleanly
-def report(manifest: str, fmt: str, output: str | None) -> None:
-    """Estimate energy and emissions of the jobs in a manifest and print the report."""
+def report(manifest: str | None, mlflow_uri: str | None, config: str | None, fmt: str, output: str | None,
+           **selection: object) -> None:
+    """Estimate energy and emissions of planned jobs (--manifest) or of MLflow runs (--mlflow-uri)."""
     from ci_carbon.render.formats import render
-    from ci_carbon.report import build
+    from ci_carbon.report import Skipped, Source, build
 
+    if manifest and mlflow_uri:
+        raise click.UsageError("give --manifest or --mlflow-uri, not both")
     with _bulk_allocation():
-        text = render(build(_manifest_jobs(manifest)), fmt)
+        if manifest:
+            specs = _manifest_jobs(manifest)
+            result = build(specs, Source("manifest", manifest, read=len(specs)))
+        else:
+            uri, read = _mlflow_read(mlflow_uri, config, **selection)
+            skipped = tuple(Skipped(s.name, s.run_id, s.code, s.detail) for s in read.skipped)
+            result = build(read.specs, Source("mlflow", uri, read.reader, read.runs), skipped, lenient=True)
+        text = render(result, fmt)
     _write(text, output)
+
+
+@main.command()
+@_mlflow_options
+@_fail_cleanly
+def annotate(mlflow_uri: str | None, config: str | None, **selection: object) -> None:
+    """Write each run's estimate back onto the run (carbon/* metrics and tags), so later reads need no history.
+
+    Runs already annotated with the current data tables and ci-carbon version are left as they are; deleted and
+    running runs are not written to.
+    """
+    from ci_carbon.report import build
+    from ci_carbon.sources.mlflow.annotate import annotate as write_back
+
+    uri, read = _mlflow_read(mlflow_uri, config, **selection)
+    with _bulk_allocation():
+        result = build(read.specs, lenient=True)
+    done = write_back(uri, result.estimates)
+    click.echo(f"annotated {done.written} runs; {done.current} already current; {done.not_writable} deleted or "
+               f"running not written; {len(read.skipped) + len(result.skipped)} not estimated")
+
+
+@main.command("demo-store")
+@click.argument("path", metavar="PATH", default="demo-mlflow.db")
+@_fail_cleanly
+def demo_store(path: str) -> None:
+    """Create a realistic example MLflow store at PATH (sqlite) to try `report --mlflow-uri sqlite:///PATH`."""
+    import importlib.util
+
+    if importlib.util.find_spec("mlflow.store.tracking.sqlalchemy_store") is None:
+        raise InputError([InputProblem(path, None, None, "creating a store needs the full MLflow: "
+                                       "pip install 'ci-carbon[server]'")])
+    from ci_carbon.sources.mlflow.demo import main as demo_main
+
+    sys.exit(demo_main([path]))
 
 
 @main.command()
