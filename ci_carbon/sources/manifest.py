@@ -124,18 +124,24 @@ def check_fields(raw: dict[str, Located], where: str, out: Problems, allow_name:
     return good
 
 
-def _defaults_for(own: dict[str, Located], defaults: dict[str, Located]) -> dict[str, Located]:
-    """The defaults that apply to a job: a job that says where it runs keeps none of the default place.
+
+
+def applicable_defaults(own: dict, defaults: dict, value=lambda v: v) -> dict:
+    """The defaults that apply to a job (or run) that already says ``own``; shared by manifests and MLflow.
 
     ``defaults: {provider: gcp, region: us-central1}`` must not send a job with ``country: DE`` to Iowa, nor
-    look up us-central1 at the job's own provider.
+    look up us-central1 at the job's own provider; a default device must not be added to an instance type.
     """
-    place_given = any(k in own for k in PLACE)
-    other_provider = "provider" in own and "provider" in defaults and own["provider"].value != defaults[
-        "provider"].value
-    if not (place_given or other_provider):
-        return defaults
-    return {k: v for k, v in defaults.items() if k not in PLACE}
+    drop: set[str] = set()
+    other_provider = "provider" in own and "provider" in defaults and value(own["provider"]) != value(
+        defaults["provider"])
+    if other_provider or any(k in own for k in PLACE):
+        drop.update(PLACE)
+    if "instance_type" in own:  # the instance says the device and its count
+        drop.update(("hardware", "count"))
+    if "hardware" in own:
+        drop.add("instance_type")
+    return {k: v for k, v in defaults.items() if k not in drop}
 
 
 def _job(path: str, index: int, item: Located, defaults: dict[str, Located], out: Problems) -> JobSpec | None:
@@ -147,7 +153,7 @@ def _job(path: str, index: int, item: Located, defaults: dict[str, Located], out
     own = check_fields(item.value, where, out, allow_name=True)
     if len(out.items) > before:
         return None
-    merged = {**_defaults_for(own, defaults), **own}
+    merged = {**applicable_defaults(own, defaults, value=lambda item: item.value), **own}
     if "tags" in defaults and "tags" in own:
         merged["tags"] = Located({**defaults["tags"].value, **own["tags"].value}, own["tags"].line)
     if "name" not in merged:
