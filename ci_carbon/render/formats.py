@@ -8,6 +8,7 @@ from ci_carbon.report import Report
 
 FORMATS = ("markdown", "json", "csv")
 TABLE_ROWS = 10  # jobs shown before the rest collapse into <details>
+TABLE_MAX = 500  # jobs listed at all in Markdown; every job is in the JSON and CSV
 CHART_SLICES = 8  # jobs in the Mermaid pie before the rest are grouped
 
 
@@ -18,6 +19,6 @@ def render(report: Report, fmt: str) -> str:
     if fmt == "csv":
         return env.get_template("report.csv.j2").render(jobs=[payload.job(e) for e in report.estimates])
     return env.get_template("report.md.j2").render(
-        report=report, table_rows=TABLE_ROWS, chart_slices=CHART_SLICES, notices=payload.notices,
+        report=report, table_rows=TABLE_ROWS, table_max=TABLE_MAX, chart_slices=CHART_SLICES, notices=payload.notices,
         skipped=payload.skipped_text,
     )

@@ -19,9 +19,20 @@ def _r(value: float) -> float:
     return round(value, 6) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
+_SAID: dict[tuple, str] = {}
+
+
+def notice_text(notice, escape=plain) -> str:
+    """A notice's sentence; thousands of jobs share a few notices, so each is rendered once per run."""
+    key = (notice.code, tuple(sorted(notice.params.items())), escape)
+    text = _SAID.get(key)
+    if text is None:
+        text = _SAID[key] = str(macro("notices.j2", "notice")(notice, escape)).strip()
+    return text
+
+
 def notices(est: Estimate, escape=plain) -> list[str]:
-    say = macro("notices.j2", "notice")
-    return [str(say(n, escape)).strip() for n in est.job.notices]
+    return [notice_text(n, escape) for n in est.job.notices]
 
 
 def factor_name(factor, escape=plain) -> str:

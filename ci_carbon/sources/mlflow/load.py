@@ -71,7 +71,7 @@ def _histories(reader: RunReader, records: Iterable[RunRecord]) -> dict[str, dic
     return out
 
 
-def _sweeps(records: list[RunRecord], parents: set[str]) -> dict[str, str]:
+def _sweeps(records: list[RunRecord], parents: set[str], keys: dict[str, str]) -> dict[str, str]:
     """run id → sweep key: children of one parent, or ≥8 siblings of an experiment that differ only in params."""
     sweep = {r.run_id: r.tags[PARENT_TAG] for r in records if r.tags.get(PARENT_TAG) in parents}
     siblings: dict[tuple[str, tuple[str, ...]], list[RunRecord]] = defaultdict(list)
@@ -79,7 +79,7 @@ def _sweeps(records: list[RunRecord], parents: set[str]) -> dict[str, str]:
         if record.run_id not in sweep and record.run_id not in parents and record.params:
             siblings[(record.experiment_id, tuple(sorted(record.params)))].append(record)
     for (experiment, names), group in siblings.items():
-        if len(group) >= SWEEP_MIN_SIBLINGS and len({param_key(r) for r in group}) > 1:
+        if len(group) >= SWEEP_MIN_SIBLINGS and len({keys[r.run_id] for r in group}) > 1:
             for record in group:
                 sweep[record.run_id] = f"{experiment}:{','.join(names)}"
     return sweep
@@ -92,7 +92,8 @@ def load(uri: str, selection: Selection, config: MlflowConfig, now_ms: int | Non
     has_children = {r.tags[PARENT_TAG] for r in records if r.tags.get(PARENT_TAG)}
     annotated = {r.run_id: m for r in records if (m := _annotated(r)) is not None}
     histories = _histories(reader, (r for r in records if r.run_id not in annotated))
-    sweeps = _sweeps(records, has_children)
+    keys = {r.run_id: param_key(r) for r in records}
+    sweeps = _sweeps(records, has_children, keys)
     specs: list[JobSpec] = []
     skipped: list[Skip] = []
     for record in records:
@@ -104,6 +105,7 @@ def load(uri: str, selection: Selection, config: MlflowConfig, now_ms: int | Non
             skipped.append(Skip(record.run_name or record.run_id[:8], record.run_id, "parent"))
             continue
         last_point = max((p.timestamp for points in history.values() for p in points), default=None)
-        result = to_spec(record, config, measured, now_ms, last_point, sweeps.get(record.run_id, ""), uri)
+        result = to_spec(record, config, measured, now_ms, last_point, sweeps.get(record.run_id, ""), uri,
+                         keys[record.run_id])
         (skipped if isinstance(result, Skip) else specs).append(result)
     return MlflowRead(specs, skipped, kind, len(records))

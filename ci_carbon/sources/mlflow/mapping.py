@@ -7,8 +7,8 @@ assumed, never silently.
 
 from __future__ import annotations
 
-import hashlib
 import math
+from collections import defaultdict
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -54,6 +54,41 @@ def _names(field: str, config: MlflowConfig) -> tuple[str, ...]:
     return (f"ci_carbon.{field}", *config.fields.get(field, ()), *COMMON_NAMES.get(field, ()))
 
 
+_INDEXES: dict[int, tuple[MlflowConfig, dict[str, tuple[tuple[str, int], ...]]]] = {}
+
+
+def _name_index(config: MlflowConfig) -> dict[str, tuple[tuple[str, int], ...]]:
+    """Tag/param name → (field, rank) pairs; rank orders a field's names (lower wins). Built once per config."""
+    known = _INDEXES.get(id(config))
+    if known is not None and known[0] is config:
+        return known[1]
+    pairs: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for field in LOOKED_UP:
+        for rank, name in enumerate(_names(field, config)):
+            pairs[name].append((field, rank))
+    index = {name: tuple(found) for name, found in pairs.items()}
+    _INDEXES[id(config)] = (config, index)
+    return index
+
+
+def _found(record: RunRecord, config: MlflowConfig) -> dict[str, tuple[str, str]]:
+    """field → (name, value) for each field the run says, by its best-ranked name; tags before params.
+
+    One pass over the run's own tags and params (a dozen or two) instead of trying every known name on every run.
+    """
+    index = _name_index(config)
+    best: dict[str, tuple[tuple[int, int], str, str]] = {}
+    for where, values in enumerate((record.tags, record.params)):
+        for name, value in values.items():
+            pairs = index.get(name)
+            if not pairs or value in (None, ""):
+                continue
+            for field, rank in pairs:
+                if field not in best or (rank, where) < best[field][0]:
+                    best[field] = ((rank, where), name, str(value).strip())
+    return {field: (name, value) for field, (_, name, value) in best.items()}
+
+
 def _lookup(record: RunRecord, names: tuple[str, ...]) -> tuple[str, str] | None:
     for name in names:
         for where in (record.tags, record.params):
@@ -77,10 +112,13 @@ def _typed(field: str, text: str) -> object | None:
 
 
 def param_key(record: RunRecord) -> str:
-    """Runs with the same parameters (seed aside) in one experiment share this key."""
-    items = sorted((k, v) for k, v in record.params.items() if k not in NOT_PARAMS and not k.startswith("ci_carbon."))
-    digest = hashlib.sha1(repr((record.experiment_id, items)).encode()).hexdigest()[:16]
-    return digest if items else ""
+    """Runs with the same parameters (seed aside) in one experiment share this key.
+
+    Only compared within one process (grouping, duplicates), never written: Python's own hash is enough.
+    """
+    items = tuple(sorted((k, v) for k, v in record.params.items()
+                         if k not in NOT_PARAMS and not k.startswith("ci_carbon.")))
+    return format(hash((record.experiment_id, items)) & 0xFFFFFFFFFFFFFFFF, "016x") if items else ""
 
 
 def _hours(record: RunRecord, now_ms: int, last_point_ms: int | None) -> tuple[float | None, list[Notice]]:
@@ -120,20 +158,17 @@ def reported_energy(record: RunRecord, devices: int, hours: float) -> tuple[floa
 
 
 def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, now_ms: int,
-            last_point_ms: int | None, sweep: str, uri: str) -> JobSpec | Skip:
+            last_point_ms: int | None, sweep: str, uri: str, params: str | None = None) -> JobSpec | Skip:
     """The JobSpec for one run, or the reason it cannot be estimated."""
     name = record.run_name or record.run_id[:8]
     hours, notices = _hours(record, now_ms, last_point_ms)
     if hours is None:
         return Skip(name, record.run_id, "no_times")
     fields: dict[str, object] = {}
-    for field in LOOKED_UP:
-        found = _lookup(record, _names(field, config))
-        if found is None:
-            continue
-        value = _typed(field, found[1])
+    for field, (found_name, text) in _found(record, config).items():
+        value = _typed(field, text)
         if value is None:
-            notices.append(Notice("bad_value", {"name": found[0], "value": found[1]}))
+            notices.append(Notice("bad_value", {"name": found_name, "value": text}))
         else:
             fields[field] = value
     defaults = applicable_defaults(fields, dict(config.defaults))
@@ -160,7 +195,8 @@ def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, 
         name=name, origin=origin, source="mlflow", id=record.run_id, status=record.status, hours=hours,
         measured_power_w=measured.mean_power_w if measured else None, reported_energy_kwh=energy,
         gpu_utilization=measured.utilization if measured else None, experiment=record.experiment_name,
-        sweep=sweep, param_key=param_key(record), started=record.start_time, assumed=assumed,
+        sweep=sweep, param_key=param_key(record) if params is None else params, started=record.start_time,
+        assumed=assumed,
         notices=tuple(notices + energy_notices), tags=tags, **fields,
     )
 

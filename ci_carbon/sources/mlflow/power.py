@@ -37,6 +37,8 @@ def device_keys(metric_keys: Iterable[str], what: str = "power_usage_watts") -> 
     """(node, gpu index) → metric key, for every device that logged ``what``; node is '' on one machine."""
     found: dict[tuple[str, int], str] = {}
     for key in metric_keys:
+        if "gpu_" not in key:  # most keys of most runs: skip the regular expression
+            continue
         match = _DEVICE_KEY.match(key)
         if match and match["what"] == what:
             found[(match["node"] or "", int(match["index"]))] = key
