@@ -1,4 +1,5 @@
-"""ci-carbon.yaml: an organisation's own settings (its tag and param names for MLflow runs, its defaults).
+"""ci-carbon.yaml: an organisation's own settings (its tag and param names for MLflow runs, its defaults, its
+carbon budget for pull requests).
 
 Looked up as ``--config FILE`` or ``./ci-carbon.yaml``. Read with the same safe YAML reader and field rules as the
 manifest, so a mistake here is one clear line with its file and line.
@@ -6,6 +7,7 @@ manifest, so a mistake here is one clear line with its file and line.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -19,7 +21,12 @@ from ci_carbon.sources.yaml_tree import Located
 
 DEFAULT_FILE = "ci-carbon.yaml"
 MLFLOW_KEYS = ("fields", "team", "project", "defaults")
-TOP = {"version": "version", "mlflow": "mlflow"}
+TOP = {"version": "version", "mlflow": "mlflow", "budget": "budget"}
+BUDGET_KG = ("warn_kg", "fail_kg", "job_warn_kg", "job_fail_kg")  # kg CO2eq: the PR's total, one job's
+BUDGET_PERCENT = ("warn_percent", "fail_percent")  # increase of the total over the base, in %
+BUDGET_PAIRS = (("warn_kg", "fail_kg"), ("job_warn_kg", "job_fail_kg"), ("warn_percent", "fail_percent"))
+BUDGET_KEYS = (*BUDGET_KG, *BUDGET_PERCENT, "approve_label")
+DEFAULT_APPROVE_LABEL = "carbon-budget-approved"
 
 
 class MlflowConfig(NamedTuple):
@@ -29,9 +36,26 @@ class MlflowConfig(NamedTuple):
     defaults: Mapping[str, object] = EMPTY
 
 
+class BudgetConfig(NamedTuple):
+    """Thresholds of the budget gate; None: not set. The command line's --budget-* options win over these."""
+
+    warn_kg: float | None = None
+    fail_kg: float | None = None
+    job_warn_kg: float | None = None
+    job_fail_kg: float | None = None
+    warn_percent: float | None = None
+    fail_percent: float | None = None
+    approve_label: str = DEFAULT_APPROVE_LABEL
+
+    def limits(self) -> dict[str, float | None]:
+        """The numeric thresholds by name (approve_label aside)."""
+        return {k: getattr(self, k) for k in (*BUDGET_KG, *BUDGET_PERCENT)}
+
+
 class Config(NamedTuple):
     path: str | None = None
     mlflow: MlflowConfig = MlflowConfig()
+    budget: BudgetConfig = BudgetConfig()
 
 
 def _names(item: Located, where: str, out: Problems) -> tuple[str, ...]:
@@ -68,6 +92,51 @@ def _mlflow(item: Located, out: Problems) -> MlflowConfig:
     return MlflowConfig(fields, team, project, defaults)
 
 
+def _threshold(key: str, item: Located, out: Problems) -> float | None:
+    """A finite number; kg thresholds are not negative (a relative one may ask for a reduction: -5 %)."""
+    value = item.value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        unit = "kg CO2eq" if key in BUDGET_KG else "percent"
+        out.add(item.line, f"budget.{key}", f"must be a number of {unit}, got {value!r}")
+        return None
+    if key in BUDGET_KG and value < 0:
+        out.add(item.line, f"budget.{key}", f"must be at least 0 kg CO2eq, got {value:g}")
+        return None
+    return float(value)
+
+
+def inverted_pairs(values: Mapping[str, object]) -> list[tuple[str, str]]:
+    """(warn, fail) threshold names where the warning is above the failure: it could never show, a mistake."""
+    out = []
+    for warn, fail in BUDGET_PAIRS:
+        low, high = values.get(warn), values.get(fail)
+        if isinstance(low, float) and isinstance(high, float) and low > high:
+            out.append((warn, fail))
+    return out
+
+
+def _budget(item: Located, out: Problems) -> BudgetConfig:
+    if not isinstance(item.value, dict):
+        out.add(item.line, "budget", "must be a mapping of thresholds, e.g. 'fail_kg: 500'")
+        return BudgetConfig()
+    values: dict[str, object] = {}
+    lines = {key: value.line for key, value in item.value.items()}
+    for key, value in item.value.items():
+        if key == "approve_label":
+            if isinstance(value.value, str) and value.value.strip():
+                values[key] = value.value.strip()
+            else:
+                out.add(value.line, "budget.approve_label", "must be a label name")
+        elif key in BUDGET_KEYS:
+            values[key] = _threshold(key, value, out)
+        else:
+            out.add(value.line, f"budget.{key}", "unknown setting", nearest(key, {k: k for k in BUDGET_KEYS}))
+    for warn, fail in inverted_pairs(values):
+        out.add(lines[warn], f"budget.{warn}", f"{values[warn]:g} is above {fail} ({values[fail]:g}); a warning "
+                                             "threshold must not be above its failure threshold")
+    return BudgetConfig(**{k: v for k, v in values.items() if v is not None})
+
+
 def load(path: str | None) -> Config:
     """The configuration at ``path``, or ./ci-carbon.yaml when it exists, or the built-in defaults."""
     if path is None:
@@ -81,15 +150,17 @@ def load(path: str | None) -> Config:
     if not isinstance(root.value, dict):
         out.add(root.line, None, "must be a mapping with 'version: 1'")
         raise InputError(out.items)
-    mlflow = MlflowConfig()
+    mlflow, budget = MlflowConfig(), BudgetConfig()
     for key, item in root.value.items():
         if key == "version":
             if item.value != 1:
                 out.add(item.line, "version", f"unsupported version {item.value!r}; this ci-carbon reads version 1")
         elif key == "mlflow":
             mlflow = _mlflow(item, out)
+        elif key == "budget":
+            budget = _budget(item, out)
         else:
             out.add(item.line, key, "unknown top-level setting", nearest(key, TOP))
     if out.items:
         raise InputError(out.items)
-    return Config(path, mlflow)
+    return Config(path, mlflow, budget)

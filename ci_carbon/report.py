@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ci_carbon import __version__
 from ci_carbon.advice.recommend import Recommendation, recommend
@@ -11,6 +11,10 @@ from ci_carbon.core.estimate import estimate, totals
 from ci_carbon.core.model import Estimate, Factor, Job, JobSpec
 from ci_carbon.core.resolve import resolve, resolve_all
 from ci_carbon.errors import InputError
+
+if TYPE_CHECKING:  # the compare stage reads reports; a report only carries its results
+    from ci_carbon.compare.budget import Budget
+    from ci_carbon.compare.delta import Comparison
 
 
 class Skipped(NamedTuple):
@@ -38,6 +42,8 @@ class Report(NamedTuple):
     source: Source | None = None
     skipped: tuple[Skipped, ...] = ()
     tool_version: str = __version__
+    comparison: Comparison | None = None  # against the pull request's base (compare.delta), when asked
+    budget: Budget | None = None  # the budget gate's verdict (compare.budget), when thresholds are set
 
 
 def _factors(estimates: list[Estimate], equivalent: list[Equivalent]) -> tuple[Factor, ...]:

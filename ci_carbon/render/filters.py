@@ -42,6 +42,38 @@ def energy(kwh: float) -> str:
     return f"{sig(kwh)} kWh"
 
 
+def dmass(kg: float) -> str:
+    """A change in kg CO2eq with its sign: +12.3 kg, -450 g, 0 kg."""
+    return ("+" if kg > 0 else "") + mass(kg)
+
+
+def dpct(percent: float) -> str:
+    """A relative change with its sign, two significant figures: +8.0 %, -100 %."""
+    return ("+" if percent > 0 else "") + f"{sig(percent, 2)} %"
+
+
+def number(value: float, digits: int = 4) -> str:
+    """A plain number for machines and YAML: ``digits`` significant figures, no separators, no exponent."""
+    if value == 0 or not math.isfinite(value):
+        return "0"
+    return sig(value, digits).replace(",", "")
+
+
+def yamlstr(text: object) -> str:
+    """A YAML double-quoted scalar (JSON's string syntax is valid YAML), one line."""
+    return json.dumps(" ".join(str(text).split()), ensure_ascii=False)
+
+
+def ghdata(text: object) -> str:
+    """The message of a GitHub Actions workflow command, escaped as the runner expects (% CR LF)."""
+    return str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def ghprop(text: object) -> str:
+    """A property value of a workflow command (file=…, title=…): also ':' and ','."""
+    return ghdata(text).replace(":", "%3A").replace(",", "%2C")
+
+
 def md(text: object) -> str:
     """User text made inert in Markdown and HTML: no tables broken, no tags, no @-mentions, one line."""
     return " ".join(str(text).split()).translate(_INERT)
@@ -94,4 +126,5 @@ def tojson(value: dict) -> str:
 
 
 FILTERS = {"sig": sig, "mass": mass, "energy": energy, "md": md, "mermaid": mermaid, "csvrow": csvrow, "pick": pick,
-           "tojson": tojson}
+           "tojson": tojson, "dmass": dmass, "dpct": dpct, "number": number, "yamlstr": yamlstr, "ghdata": ghdata,
+           "ghprop": ghprop}

@@ -6,11 +6,16 @@ free of binary noise; the units are the ones the keys name.
 
 from __future__ import annotations
 
-from typing import Any
+from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 from ci_carbon.core.model import Estimate
 from ci_carbon.render.environment import macro, plain
 from ci_carbon.report import Report
+
+if TYPE_CHECKING:
+    from ci_carbon.compare.budget import Budget
+    from ci_carbon.compare.delta import Comparison
 
 SCHEMA = "ci-carbon/report/v1"
 
@@ -64,12 +69,86 @@ def job(est: Estimate) -> dict[str, Any]:
     }
 
 
-def build(report: Report) -> dict[str, Any]:
+def _totals(totals: dict[str, float]) -> dict[str, Any]:
+    return {k: (v if k == "jobs" else _r(v)) for k, v in totals.items()}
+
+
+def _maybe(value: float | None) -> float | None:
+    return None if value is None else _r(value)
+
+
+def comparison(c: Comparison) -> dict[str, Any]:
+    """The contract's ``baseline`` and ``delta``, and what else a reviewer's tool needs: the base and each change."""
+    b = c.baseline
     return {
+        "baseline": _totals(dict(c.totals)),
+        "delta": {"emissions_kg": _r(c.delta_kg), "percent": _maybe(c.percent)},
+        "comparison": {
+            "source": b.source, "base_ref": b.point.ref, "merge_base": b.point.sha, "head": b.point.head,
+            "deepened": b.point.deepened, "path": b.path or None, "renamed_from": b.renamed_from or None,
+            "found": b.found, "counts": {kind: c.count(kind) for kind in ("added", "removed", "changed", "unchanged")},
+        },
+        "changes": [
+            {"name": ch.name, "change": ch.kind, "base_kg": _r(ch.base_kg), "head_kg": _r(ch.head_kg),
+             "delta_kg": _r(ch.delta_kg), "percent": _maybe(ch.percent), "fields": list(ch.fields)}
+            for ch in c.changes
+        ],
+    }
+
+
+def breach_text(breach, escape=plain) -> str:
+    return " ".join(str(macro("pr.j2", "breach")(breach, escape)).split())
+
+
+def budget(b: Budget) -> dict[str, Any]:
+    """The contract's ``limit_kg`` and ``status``, then every threshold, breach and approval."""
+    return {
+        "limit_kg": _maybe(b.limit_kg), "status": b.status, "approved": bool(b.approved_by),
+        "approved_by": b.approved_by or None, "approve_label": b.approve_label,
+        "thresholds": {k: _maybe(v) for k, v in b.limits.items()}, "unchecked": list(b.unchecked),
+        "changed_jobs_only": b.changed_only,
+        "breaches": [
+            {"threshold": x.threshold, "level": x.level, "scope": x.scope, "job": x.job or None, "unit": x.unit,
+             "limit": _r(x.limit), "actual": _r(x.actual), "over_by": _r(x.over_by),
+             "file": x.origin.file if x.origin else None, "line": x.origin.line if x.origin else None,
+             "text": breach_text(x)}
+            for x in b.breaches
+        ],
+    }
+
+
+def change_cells(report: Report) -> dict[str, list[Any]] | None:
+    """CSV cells per job name: change kind, base kg and difference (the kg only where a name is one row)."""
+    c = report.comparison
+    if c is None:
+        return None
+    rows = Counter(e.job.spec.name for e in report.estimates)
+    return {ch.name: [ch.kind, *((_r(ch.base_kg), _r(ch.delta_kg)) if rows[ch.name] <= 1 else ("", ""))]
+            for ch in c.changes}
+
+
+def card(report: Report) -> dict[str, Any]:
+    """What a model card's co2_eq_emissions block and a paper's disclosure need, aggregated over the jobs."""
+    ests = report.estimates
+    types = {e.job.spec.tags.get("training_type", "") for e in ests}
+    intensities = [e.job.carbon_intensity for e in ests] or [0.0]
+    pues = [e.job.pue for e in ests] or [1.0]
+    return {
+        "hardware": list(dict.fromkeys((e.job.count, e.job.hardware) for e in ests)),  # largest emitter first
+        "locations": list(dict.fromkeys(e.job.location for e in ests)),
+        "training_type": types.pop() if len(types) == 1 else "",
+        "device_hours": sum(e.job.device_hours * e.job.runs for e in ests),
+        "intensity": (min(intensities), max(intensities)),
+        "pue": (min(pues), max(pues)),
+    }
+
+
+def build(report: Report) -> dict[str, Any]:
+    out = {
         "schema": SCHEMA,
         "tool": {"name": "ci-carbon", "version": report.tool_version},
         "jobs": [job(e) for e in report.estimates],
-        "totals": {k: (v if k == "jobs" else _r(v)) for k, v in report.totals.items()},
+        "totals": _totals(report.totals),
         "recommendations": [
             {"kind": r.kind, "jobs": list(r.jobs), "saving_kg": _r(r.saving_kg), "text": advice_text(r)}
             for r in report.recommendations
@@ -86,3 +165,8 @@ def build(report: Report) -> dict[str, Any]:
             for e in report.equivalents
         ],
     }
+    if report.comparison is not None:
+        out.update(comparison(report.comparison))
+    if report.budget is not None:
+        out["budget"] = budget(report.budget)
+    return out

@@ -1,0 +1,106 @@
+"""GitHub Actions: step outputs, the job summary and budget annotations, through the files the runner reads.
+
+Outputs use the heredoc form with a random delimiter (what @actions/core writes), so no value can end an
+output early or forge another one. The job summary stays within GitHub's 1 MiB per step by dropping whole
+sections, never cutting a table. Annotations point at the manifest line of the job over budget.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from ci_carbon.errors import InputError, InputProblem
+from ci_carbon.render.formats import render, render_annotations, render_brief
+from ci_carbon.report import Report
+
+SUMMARY_LIMIT = 1024 * 1024  # bytes GitHub accepts in one step's summary
+OUTPUTS = ("total_kg", "delta_kg", "delta_percent", "budget_status", "json_path")
+
+
+def _plain(value: float | None) -> str:
+    """A number as an output value: up to 6 decimals (the JSON's rounding), no exponent; '' for none."""
+    if value is None:
+        return ""
+    text = f"{round(value, 6):.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def outputs(report: Report, json_path: str | None) -> dict[str, str]:
+    comparison, budget = report.comparison, report.budget
+    return {
+        "total_kg": _plain(report.totals["emissions_kg"]),
+        "delta_kg": _plain(comparison.delta_kg) if comparison else "",
+        "delta_percent": _plain(comparison.percent) if comparison else "",
+        "budget_status": budget.status if budget else "none",
+        "json_path": json_path or "",
+    }
+
+
+def _append(path: str, text: str, option: str) -> None:
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as err:
+        raise InputError([InputProblem(path, None, option, f"cannot be written: {err.strerror}")]) from None
+
+
+def write_outputs(path: str, values: dict[str, str]) -> None:
+    """Append ``name<<delimiter`` … ``delimiter`` blocks to $GITHUB_OUTPUT, a fresh random delimiter each."""
+    blocks = []
+    for name, value in values.items():
+        delimiter = f"ghadelimiter_{uuid.uuid4()}"
+        blocks.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+    _append(path, "".join(blocks), "--github-output")
+
+
+def write_json(report: Report, path: str) -> str:
+    """The JSON report at ``path`` (beside any other format); its absolute path, for the json_path output."""
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(render(report, "json"))
+    except OSError as err:
+        raise InputError([InputProblem(path, None, "--json-output", f"cannot be written: {err.strerror}")]) from None
+    return os.path.abspath(path)
+
+
+def summary_text(report: Report, used: int, json_path: str | None) -> str | None:
+    """The Markdown for the job summary: the full report if it fits beside ``used`` bytes, else the brief one."""
+    full = render(report, "markdown")
+    size = len(full.encode("utf-8"))
+    if used + size + 1 <= SUMMARY_LIMIT:
+        return full
+    brief = render_brief(report, size, json_path)
+    return brief if used + len(brief.encode("utf-8")) + 1 <= SUMMARY_LIMIT else None
+
+
+def append_summary(path: str, report: Report, json_path: str | None) -> None:
+    used = os.path.getsize(path) if os.path.isfile(path) else 0
+    text = summary_text(report, used, json_path)
+    if text is not None:
+        _append(path, ("\n" if used else "") + text, "--step-summary")
+
+
+def _repository_path(file: str) -> str:
+    """A path as GitHub wants it in an annotation: relative to the workspace (the repository root)."""
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if workspace and os.path.isabs(file):
+        rel = os.path.relpath(file, workspace)
+        if not rel.startswith(".."):
+            return rel.replace(os.sep, "/")
+    return file.replace(os.sep, "/")
+
+
+def targets(report: Report) -> list[tuple]:
+    """Each breach with the file and line it points at: a job's own line, or the manifest for the total."""
+    manifest = report.source.where if report.source and report.source.kind == "manifest" else None
+    out = []
+    for breach in report.budget.breaches if report.budget else ():
+        origin = breach.origin if breach.origin and breach.origin.file == manifest else None
+        file = _repository_path(origin.file if origin else manifest) if manifest else None
+        out.append((breach, file, origin.line if origin else None))
+    return out
+
+
+def annotations(report: Report, in_actions: bool) -> str:
+    return render_annotations(report, targets(report), in_actions)

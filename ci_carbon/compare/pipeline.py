@@ -1,0 +1,73 @@
+"""The compare stage in order: find the base, build its report, compare, judge the budget. No I/O beyond git.
+
+The command line calls these; each returns a new Report with its ``comparison`` or ``budget`` filled in, so
+rendering stays one pass over one model.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ci_carbon.compare import base, delta
+from ci_carbon.compare import budget as gate
+from ci_carbon.compare.base import Baseline, BasePoint
+from ci_carbon.config import BudgetConfig, inverted_pairs
+from ci_carbon.errors import InputError, InputProblem
+from ci_carbon.report import Report, Source, build
+
+
+def manifest_against_base(head: Report, manifest: str, ref: str, repo_path: str) -> Report:
+    """``head`` compared with the manifest as it was at the merge-base of HEAD and ``ref``."""
+    repo, point = base.find(ref, repo_path)
+    found = base.manifest_at(repo, point, manifest)
+    where = base.label(point, found.path)
+    specs = base.specs_at_base(found.text, where) if found.text is not None else []
+    base_report = build(specs, Source("manifest", where, read=len(specs)))
+    baseline = Baseline(point, "manifest", found.path, found.renamed_from, found.text is not None)
+    return head._replace(comparison=delta.compare(base_report, head, baseline))
+
+
+def pull_request_commits(ref: str, repo_path: str) -> tuple[BasePoint, tuple[str, ...]]:
+    """The merge-base and the commits after it up to HEAD: the runs of these are the pull request's."""
+    repo, point = base.find(ref, repo_path)
+    commits = base.commits_since(repo, point)
+    if not commits:
+        raise InputError([InputProblem(repo_path, None, "--base", f"HEAD is the merge-base with '{ref}': there are "
+                                                                  "no commits of the pull request to select runs by")])
+    return point, commits
+
+
+def runs_against_base(head: Report, base_report: Report, point: BasePoint) -> Report:
+    """``head`` (the pull request's runs) compared with the runs of the merge-base commit, if it has any."""
+    found = bool(base_report.source and base_report.source.read)
+    return head._replace(comparison=delta.compare(base_report, head, Baseline(point, "mlflow", found=found)))
+
+
+def event_labels(path: str | None) -> tuple[str, ...]:
+    """The pull request's label names in a GitHub event payload (``pull_request.labels[].name``); () if none."""
+    import json
+
+    if not path or not os.path.isfile(path):
+        return ()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            event = json.load(handle)
+    except (OSError, ValueError) as err:
+        raise InputError([InputProblem(path, None, "GITHUB_EVENT_PATH", f"cannot be read as JSON: {err}")]) from None
+    labels = (event.get("pull_request") or {}).get("labels") or [] if isinstance(event, dict) else []
+    return tuple(str(label["name"]) for label in labels if isinstance(label, dict) and label.get("name"))
+
+
+def judge(report: Report, config: BudgetConfig, cli: dict[str, float | None], approved: bool,
+          labels: tuple[str, ...]) -> Report:
+    """``report`` with the budget's verdict; unchanged when no threshold is set anywhere."""
+    limits = gate.merge(cli, config)
+    wrong = inverted_pairs(limits)
+    if wrong:
+        raise InputError([InputProblem("ci-carbon", None, f"--budget-{w.replace('_', '-')}",
+                                       f"{limits[w]:g} is above {f} ({limits[f]:g}); a warning threshold must not be "
+                                       "above its failure threshold") for w, f in wrong])
+    if all(v is None for v in limits.values()):
+        return report
+    who = gate.approval(approved, labels, config.approve_label)
+    return report._replace(budget=gate.evaluate(report, limits, config.approve_label, who))
