@@ -1,0 +1,249 @@
+"""`ci-carbon comment`: post the rendered report as one sticky pull-request comment (or merge-request note).
+
+Wiring only: read the body, find where to post (github.py / gitlab.py), fit the body into the forge's limit
+(fit.py), upsert under the marker (forge.py, markers.py), and say what happened. Exit codes as DESIGN.md: 0 posted
+or deliberately not posted (no token, a fork's read-only token, not a pull request, a newer report already there);
+2 bad input or a token/pull request the forge refuses; 3 the forge could not be reached after retries.
+
+Imports are light at module level (click, the standard library, this package's own stdlib-only modules): the main
+CLI imports this module on every start; requests, jinja2 and the forge modules load only when the command runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import wraps
+from typing import TypeVar
+
+import click
+
+from ci_carbon.errors import EXIT_INPUT, EXIT_UNREACHABLE, InputError, InputProblem, SourceUnreachable
+from ci_carbon.publish import markers
+from ci_carbon.publish.forge import Forge, Outcome, Target, upsert
+from ci_carbon.publish.markers import Marker
+from ci_carbon.publish.transport import DryRun, ForgeError, Http, Sent
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def _fail_cleanly(command: F) -> F:
+    """One line per documented error and its exit code, never a traceback (the pattern of ci_carbon.cli)."""
+
+    @wraps(command)
+    def wrapper(*args: object, **kwargs: object) -> object:
+        try:
+            return command(*args, **kwargs)
+        except InputError as err:
+            for problem in err.problems:
+                click.echo(f"ci-carbon: {problem}", err=True)
+            sys.exit(EXIT_INPUT)
+        except SourceUnreachable as err:
+            click.echo(f"ci-carbon: {err}", err=True)
+            sys.exit(EXIT_UNREACHABLE)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _read_body(path: str) -> str:
+    from ci_carbon.publish import words
+
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+    except (OSError, UnicodeDecodeError) as err:
+        why = getattr(err, "strerror", None) or str(err)
+        raise InputError([InputProblem(path, None, "--body-file", words.line("unreadable", why))]) from None
+    if not text.strip():
+        raise InputError([InputProblem(path, None, "--body-file", words.line("empty_body"))])
+    return text
+
+
+def _report_time(option: str | None, implied: datetime | None) -> datetime:
+    """--report-time (or CI_CARBON_REPORT_TIME), else the time the event implies, else now."""
+    from ci_carbon.publish import words
+
+    if option:
+        try:
+            return markers.parse_time(option)
+        except ValueError:
+            raise InputError([InputProblem("--report-time", None, None, words.line("bad_time", option))]) from None
+    return implied or datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def _workflow_command(kind: str, text: str) -> str:
+    """A GitHub Actions workflow command line (::notice:: / ::warning::), its data escaped as GitHub documents."""
+    data = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return f"::{kind} title=ci-carbon::{data}"
+
+
+def _tell(forge: str, text: str, kind: str = "notice") -> None:
+    """A message on stderr: a workflow annotation on GitHub, a plain line elsewhere."""
+    click.echo(_workflow_command(kind, text) if forge == "github" else f"ci-carbon: {text}", err=True)
+
+
+def _notice(reason: str, target: Target, summary_file: str | None) -> None:
+    """No comment could be posted, on purpose: say why on stderr and in the job summary; exit 0."""
+    from ci_carbon.publish import words
+
+    _tell(target.forge, words.line("notice", reason, target))
+    if summary_file:
+        try:
+            with open(summary_file, "a", encoding="utf-8") as handle:
+                handle.write("\n" + words.block("messages.j2", "summary_notice", reason, target) + "\n")
+        except OSError as err:
+            raise InputError([InputProblem(summary_file, None, "--summary-file",
+                                           words.line("unreadable", err.strerror))]) from None
+
+
+def _target(forge: str, env: Mapping[str, str], pr: int | None, token_env: str | None) -> Target:
+    if forge == "gitlab":
+        from ci_carbon.publish import gitlab
+
+        return gitlab.target(env, pr, token_env)
+    from ci_carbon.publish import github
+
+    return github.target(env, pr, token_env)
+
+
+def _client(target: Target, sender: Http | DryRun, author: str | None, env: Mapping[str, str]) -> Forge:
+    if target.forge == "gitlab":
+        from ci_carbon.publish.gitlab import GitLab
+
+        return GitLab(target, sender, author)
+    from ci_carbon.publish.github import GitHub
+
+    return GitHub(target, sender, author, env.get("GITHUB_ACTIONS") == "true")
+
+
+def _sender(target: Target, dry_run: bool) -> Http | DryRun:
+    if dry_run or not target.token:
+        return DryRun()
+    if target.forge == "gitlab":
+        from ci_carbon.publish.gitlab import headers
+    else:
+        from ci_carbon.publish.github import headers
+    return Http(headers(target.token))
+
+
+def _fitted(body: str, client: Forge, marker: Marker) -> str:
+    """The report with no marker of its own, cut down to what fits beside our marker (fit.py's order)."""
+    from ci_carbon.publish import fit, words
+
+    def note(left: Sequence[fit.Left]) -> str:
+        return words.block("fit.j2", "left_out", left, client.name, client.limit)
+
+    budget = client.limit - fit.size(marker.line() + "\n")
+    result = fit.fit(markers.neutralise(body), budget, note)
+    if result.left_out:
+        _tell(client.name, words.line("shortened", client.name, client.limit, len(result.left_out)))
+    return result.body
+
+
+def _raise_for(err: ForgeError, target: Target) -> None:
+    """A ForgeError as the documented exit: 2 for what the user must fix, 3 when the forge stayed unreachable."""
+    from ci_carbon.publish import words
+
+    text = words.line("failure", err.reason, target, err.status, err.detail)
+    if err.reason in ("unreachable", "rate_limited"):
+        raise SourceUnreachable(text) from None
+    where = {"rejected": target.token_name, "identity": "--author"}.get(err.reason, target.where)
+    raise InputError([InputProblem(where, None, None, text)]) from None
+
+
+def _report(outcome: Outcome, target: Target) -> None:
+    from ci_carbon.publish import words
+
+    if outcome.ignored:
+        _tell(target.forge, words.line("ignored", outcome.ignored, outcome.identity), "warning")
+    if outcome.action == "older":
+        _tell(target.forge, words.line("older", target, outcome))
+        return
+    click.echo(words.line("done", outcome, target))
+
+
+def _print_dry_run(sent: Sequence[Sent], target: Target, client: Forge, behaviour: str, key: str) -> None:
+    from ci_carbon.publish import words
+
+    click.echo(words.block("messages.j2", "dry_run", target, behaviour, key, client.edit_url()))
+    for request in sent:
+        click.echo(f"{request.method} {request.url}")
+        if request.body is not None:
+            click.echo(json.dumps(request.body, ensure_ascii=False))
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The options that shape the post, once the body and the target are known."""
+
+    key: str | None
+    behaviour: str
+    dry_run: bool
+    author: str | None
+    report_time: str | None
+    summary_file: str | None
+
+
+def _post(target: Target, body: str, choices: Choices, env: Mapping[str, str]) -> None:
+    sender = _sender(target, choices.dry_run)
+    client = _client(target, sender, choices.author, env)
+    marker = Marker(choices.key or target.key, _report_time(choices.report_time, target.time))
+    try:
+        outcome = upsert(client, _fitted(body, client, marker), marker, choices.behaviour)
+    except ForgeError as err:
+        if err.reason != "read_only":
+            _raise_for(err, target)
+        _notice("read_only", target, choices.summary_file)
+        return
+    if isinstance(sender, DryRun):
+        _print_dry_run(sender.sent, target, client, choices.behaviour, marker.key)
+    else:
+        _report(outcome, target)
+
+
+@click.command("comment", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--body-file", required=True, metavar="FILE",
+              help="The Markdown report as `ci-carbon report` rendered it; - reads standard input.")
+@click.option("--key", metavar="KEY", help="Report key: one sticky comment per key (default: $GITHUB_WORKFLOW/"
+              "$GITHUB_JOB, on GitLab $CI_JOB_NAME, else 'default'); give each matrix leg its own.")
+@click.option("--behaviour", "--behavior", "behaviour", type=click.Choice(["update", "new", "delete-and-new"]),
+              default="update", show_default=True,
+              help="update: edit our comment for the key, or create it; new: always create; "
+                   "delete-and-new: delete ours, then create.")
+@click.option("--dry-run", is_flag=True, help="Print the requests that would be sent (method, URL, JSON body); "
+              "send none.")
+@click.option("--forge", type=click.Choice(["auto", "github", "gitlab"]), default="auto", show_default=True,
+              help="auto: gitlab when $GITLAB_CI is set, else github.")
+@click.option("--pr", type=click.IntRange(min=1), metavar="N",
+              help="Pull request number (GitHub) or merge request iid (GitLab); default: from the event.")
+@click.option("--token-env", metavar="NAME", help="Variable holding the token (default: GITHUB_TOKEN; on GitLab "
+              "GITLAB_TOKEN, then CI_CARBON_GITLAB_TOKEN).")
+@click.option("--author", metavar="LOGIN", help="The login the token writes as (default: GET /user, or "
+              "github-actions[bot] for GitHub Actions' GITHUB_TOKEN); only its comments are edited.")
+@click.option("--report-time", metavar="ISO", envvar="CI_CARBON_REPORT_TIME",
+              help="When the report was made (default: the event's; $CI_CARBON_REPORT_TIME); an older report "
+                   "never replaces a newer one.")
+@click.option("--summary-file", metavar="FILE", envvar="GITHUB_STEP_SUMMARY",
+              help="Append the notice here when no comment is posted (default: $GITHUB_STEP_SUMMARY).")
+@_fail_cleanly
+def comment(body_file: str, forge: str, pr: int | None, token_env: str | None, key: str | None, behaviour: str,
+            dry_run: bool, author: str | None, report_time: str | None, summary_file: str | None) -> None:
+    """Post or update the pull-request comment (GitHub) or merge-request note (GitLab) with the report."""
+    env = os.environ
+    name = forge if forge != "auto" else ("gitlab" if env.get("GITLAB_CI") else "github")
+    body = _read_body(body_file)
+    target = _target(name, env, pr, token_env)
+    if target.number is None:
+        _notice("no_pull_request", target, summary_file)
+        return
+    if not target.token and not dry_run:
+        _notice("no_token", target, summary_file)
+        return
+    _post(target, body, Choices(key, behaviour, dry_run, author, report_time, summary_file), env)

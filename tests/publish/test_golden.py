@@ -1,0 +1,44 @@
+"""The comment bodies as posted, reviewed like code: tests/golden/comment/.
+
+After an intended change to the report or comment templates, regenerate with
+`UPDATE_GOLDEN=1 python -m pytest tests/publish/test_golden.py` and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.publish.conftest import github_env, run_comment
+from tests.publish.fake_forge import FakeGitHub
+
+GOLDEN = ROOT / "tests" / "golden" / "comment"
+
+
+def _matches(name: str, text: str) -> None:
+    golden = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("body", "golden"), [("example_body", "example.github.md"),
+                                              ("big_body", "400-long-jobs.github.md")])
+def test_posted_body_matches_golden(github: FakeGitHub, request: pytest.FixtureRequest, body: str, golden: str):
+    path: Path = request.getfixturevalue(body)
+    result = run_comment("--body-file", str(path), env=github_env(github))
+    assert result.code == 0, result.err
+    _matches(golden, github.comments[0]["body"])
+
+
+def test_dry_run_matches_golden(example_body: Path):
+    fake = FakeGitHub()
+    fake.url = "https://api.github.com"  # nothing is sent: the URL only appears in the printed requests
+    result = run_comment("--body-file", str(example_body), "--dry-run", "--behaviour", "delete-and-new",
+                         env=github_env(fake, GITHUB_ACTIONS="true"))
+    assert result.code == 0, result.err
+    _matches("example.dry-run.txt", result.out)
