@@ -107,7 +107,7 @@ class ClientReader:
     @staticmethod
     def filter_string(selection: Selection) -> str:
         """MLflow search syntax for what the selection asks (git prefixes are matched after the search)."""
-        parts = [f"({selection.filter})"] if selection.filter else []
+        parts = [selection.filter.strip()] if selection.filter.strip() else []  # MLflow's grammar: a flat AND list
         if selection.since is not None:
             parts.append(f"attributes.start_time >= {selection.since}")
         if selection.until is not None:

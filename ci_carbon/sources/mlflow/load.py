@@ -2,13 +2,19 @@
 
 Order of work: one pass over the runs (tags, params, latest metrics), then metric histories only for runs that
 logged power and were not already annotated with the current data version, fetched in bulk per set of keys.
+
+:class:`RunStream` reads the same runs without holding them all (the quarterly summary of a large store): a first,
+light pass finds the sweep parents, then the runs come a chunk at a time, each converted exactly as :func:`load`
+converts it, with its histories read per chunk. Sibling sweeps need every run of a group before they are known, so a
+chunk says each run's sibling group and the caller decides (see :class:`Chunk`).
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import NamedTuple
 
 from ci_carbon.config import MlflowConfig
@@ -22,6 +28,7 @@ SQL_SCHEMES = ("sqlite:", "postgresql", "mysql", "mssql")
 SWEEP_MIN_SIBLINGS = 8  # sibling runs differing only in params, from which they are one search
 PARENT_TAG = "mlflow.parentRunId"
 ANNOTATION = "carbon"  # metric prefix and tag prefix written back by `ci-carbon annotate`
+CHUNK = 5000  # runs converted at a time by RunStream: the SQL reader's page, so memory stays that of one page
 
 
 class MlflowRead(NamedTuple):
@@ -85,15 +92,12 @@ def _sweeps(records: list[RunRecord], parents: set[str], keys: dict[str, str]) -
     return sweep
 
 
-def load(uri: str, selection: Selection, config: MlflowConfig, now_ms: int | None = None) -> MlflowRead:
-    reader, kind = open_reader(uri, selection)
-    records = list(reader.runs(selection))
-    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
-    has_children = {r.tags[PARENT_TAG] for r in records if r.tags.get(PARENT_TAG)}
+def _convert(reader: RunReader, records: list[RunRecord], parents: set[str] | frozenset[str],
+             sweeps: dict[str, str], keys: dict[str, str], config: MlflowConfig, now_ms: int,
+             uri: str) -> tuple[list[JobSpec], list[Skip]]:
+    """Records → specs (or why not): measured power from histories or an earlier annotation, parents skipped."""
     annotated = {r.run_id: m for r in records if (m := _annotated(r)) is not None}
     histories = _histories(reader, (r for r in records if r.run_id not in annotated))
-    keys = {r.run_id: param_key(r) for r in records}
-    sweeps = _sweeps(records, has_children, keys)
     specs: list[JobSpec] = []
     skipped: list[Skip] = []
     for record in records:
@@ -101,11 +105,125 @@ def load(uri: str, selection: Selection, config: MlflowConfig, now_ms: int | Non
         end = record.end_time if record.end_time is not None else now_ms
         measured = annotated.get(record.run_id) or (
             measure(history, record.start_time, end) if history and record.start_time else None)
-        if record.run_id in has_children and measured is None:
+        if record.run_id in parents and measured is None:
             skipped.append(Skip(record.run_name or record.run_id[:8], record.run_id, "parent"))
             continue
         last_point = max((p.timestamp for points in history.values() for p in points), default=None)
         result = to_spec(record, config, measured, now_ms, last_point, sweeps.get(record.run_id, ""), uri,
                          keys[record.run_id])
         (skipped if isinstance(result, Skip) else specs).append(result)
+    return specs, skipped
+
+
+def load(uri: str, selection: Selection, config: MlflowConfig, now_ms: int | None = None) -> MlflowRead:
+    reader, kind = open_reader(uri, selection)
+    records = list(reader.runs(selection))
+    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    has_children = {r.tags[PARENT_TAG] for r in records if r.tags.get(PARENT_TAG)}
+    keys = {r.run_id: param_key(r) for r in records}
+    sweeps = _sweeps(records, has_children, keys)
+    specs, skipped = _convert(reader, records, has_children, sweeps, keys, config, now_ms, uri)
     return MlflowRead(specs, skipped, kind, len(records))
+
+
+# ---------------------------------------------------------------------------------------------- streaming
+
+
+class Survey(NamedTuple):
+    """What the first, light pass learns: the runs that are parents of others, and how many runs there are."""
+
+    parents: frozenset[str]
+    runs: int
+
+
+class Chunk(NamedTuple):
+    """Up to CHUNK consecutive runs of a stream, converted as :func:`load` converts them.
+
+    One difference: a sibling sweep (≥ SWEEP_MIN_SIBLINGS runs of an experiment with the same parameter names and
+    different values) is known only once every run has been seen, so ``spec.sweep`` is set here only for children of
+    a parent run, and ``siblings`` gives, for every run that could belong to a sibling sweep, its group (the sweep key
+    load() would give it) and its parameter key. The caller counts them over the whole stream.
+    """
+
+    records: list[RunRecord]
+    specs: list[JobSpec]
+    skipped: list[Skip]
+    siblings: dict[str, tuple[str, str]]  # run id → (sibling group, param key)
+
+
+def survey(reader: RunReader, selection: Selection) -> Survey:
+    """The parents among the selected runs (some selected run names them in mlflow.parentRunId), and the count.
+
+    Direct SQL reads only the parent tags (two small queries); any other reader reads the runs once more, keeping
+    nothing but the tag.
+    """
+    from ci_carbon.sources.mlflow.sql_reader import SqlReader
+
+    if isinstance(reader, SqlReader):
+        return _sql_survey(reader, selection)
+    parents: set[str] = set()
+    runs = 0
+    for record in reader.runs(selection):
+        runs += 1
+        if record.tags.get(PARENT_TAG):
+            parents.add(record.tags[PARENT_TAG])
+    return Survey(frozenset(parents), runs)
+
+
+def _sql_survey(reader, selection: Selection) -> Survey:
+    """:func:`survey` over the store's own tables, with the conditions (and the same checks) SqlReader.runs uses.
+
+    It reaches into the reader's database and selection helpers: it belongs in SqlReader as a public method.
+    """
+    from ci_carbon.sources.mlflow import sql_reader as sql
+
+    if not reader.supports(selection):
+        raise ValueError("SqlReader cannot apply an MLflow filter; use the client reader")
+    experiments = reader._experiments()
+    wanted = sql._wanted_experiments(experiments, selection, reader.uri)
+    if wanted is not None and not wanted:
+        return Survey(frozenset(), 0)
+    conditions, params = sql._conditions(selection, experiments, wanted)
+    conditions.append("r.experiment_id IN (SELECT e.experiment_id FROM experiments e)")  # as runs() skips orphans
+    where = "".join(f" AND {c}" for c in conditions)
+    count = "SELECT count(*) FROM runs r WHERE 1 = 1{ids}" + where
+    tags = ("SELECT DISTINCT t.value FROM tags t JOIN runs r ON r.run_uuid = t.run_uuid WHERE t.key = ?{ids}"
+            + where)
+    parents: set[str] = set()
+    runs = 0
+    id_chunks = sql._chunks(sorted(set(selection.run_ids)), sql.IN_CHUNK) if selection.run_ids else [()]
+    for chunk in id_chunks:
+        ids = f" AND r.run_uuid IN ({sql._marks(chunk)})" if chunk else ""
+        runs += int(reader._database.rows(count.format(ids=ids), [*chunk, *params])[0][0])
+        rows = reader._database.rows(tags.format(ids=ids), [PARENT_TAG, *chunk, *params])
+        parents.update(str(value) for (value,) in rows if value)
+    return Survey(frozenset(parents), runs)
+
+
+class RunStream:
+    """The selected runs, a :class:`Chunk` at a time: memory holds one chunk, however large the store.
+
+    Construction opens the reader and makes the light first pass (``survey``), so a caller can show progress
+    against ``survey.runs`` before the first chunk is read.
+    """
+
+    def __init__(self, uri: str, selection: Selection, config: MlflowConfig, now_ms: int | None = None,
+                 size: int = CHUNK):
+        self.uri, self.selection, self.config, self.size = uri, selection, config, size
+        self.now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+        self.reader, self.kind = open_reader(uri, selection)
+        self.survey = survey(self.reader, selection)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        runs = iter(self.reader.runs(self.selection))
+        while records := list(islice(runs, self.size)):
+            yield self._chunk(records)
+
+    def _chunk(self, records: list[RunRecord]) -> Chunk:
+        parents = self.survey.parents
+        keys = {r.run_id: param_key(r) for r in records}
+        sweeps = {r.run_id: r.tags[PARENT_TAG] for r in records if r.tags.get(PARENT_TAG)}
+        siblings = {r.run_id: (f"{r.experiment_id}:{','.join(sorted(r.params))}", keys[r.run_id]) for r in records
+                    if r.run_id not in sweeps and r.run_id not in parents and r.params}
+        specs, skipped = _convert(self.reader, records, parents, sweeps, keys, self.config, self.now_ms, self.uri)
+        return Chunk(records, specs, skipped, siblings)

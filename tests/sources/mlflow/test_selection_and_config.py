@@ -101,3 +101,14 @@ def test_bad_config_is_one_line_with_its_line(tmp_path):
     result = run_cli("report", "--mlflow-uri", "sqlite:///nowhere.db", "--config", str(cfg))
     assert result.code == 2
     assert result.err == (f"ci-carbon: {cfg}:4: mlflow.fields.hardwre: unknown field (did you mean 'hardware'?)\n")
+
+
+def test_mlflow_filter_is_passed_to_the_search(repo_and_runs, tmp_path):
+    server, name, _, shas = repo_and_runs
+    cfg = config(tmp_path, "version: 1\nmlflow: {fields: {hardware: [accel_model]}}\n")
+    query = f"tags.`mlflow.source.git.commit` = '{shas[2]}'"
+    for uri in (server.uri, server.backend):  # the SQL store falls back to the client for MLflow's filter syntax
+        result = run_cli("report", "--mlflow-uri", uri, "-e", name, "--config", str(cfg), "--filter", query,
+                         "--format", "json")
+        assert names(result) == ["run-2"]
+        assert result.json()["source"]["reader"] == "client"

@@ -1,0 +1,253 @@
+"""The summary model: what every summary format renders (Markdown, HTML, CSV, JSON), and the pure functions that
+turn one estimate into its contribution.
+
+Figures are sums over runs, so they are kept as running tallies (a short list of floats per total, month, group)
+while the runs stream past, and become :class:`Totals` at the end; nothing here holds a run once it is counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from operator import add
+from typing import Any, NamedTuple, overload
+
+from ci_carbon import __version__
+from ci_carbon.advice.recommend import Recommendation
+from ci_carbon.core.equivalents import Equivalent
+from ci_carbon.core.model import EMPTY, Estimate, Factor
+from ci_carbon.summary.period import Period
+
+FIELDS = ("team", "project", "user", "experiment", "region", "provider", "hardware", "status")
+TAG_PREFIX = "tag:"
+BASES = ("measured", "reported", "tdp", "defaults")  # data quality, best first
+NOT_SET = ""  # a run that does not say (no team tag …): its own group, named by the templates
+EMPTY_TAGS: Mapping[str, str] = EMPTY
+
+
+class Totals(NamedTuple):
+    """Sums over jobs (MLflow runs count one job each). The first nine are the report's totals, same keys."""
+
+    jobs: int = 0
+    energy_kwh: float = 0.0
+    energy_kwh_low: float = 0.0
+    energy_kwh_high: float = 0.0
+    emissions_kg: float = 0.0
+    emissions_kg_low: float = 0.0
+    emissions_kg_high: float = 0.0
+    emissions_kg_market: float = 0.0
+    embodied_kg: float = 0.0
+    device_hours: float = 0.0  # over all runs
+    hours: float = 0.0  # wall-clock, over all runs
+    runs: int = 0  # repetitions (a manifest job's `runs`); equals jobs for MLflow runs
+
+
+def contribution(est: Estimate) -> tuple[float, ...]:
+    """What one estimate adds to every tally it belongs to, in :class:`Totals` order."""
+    job = est.job
+    return (1, est.energy_kwh, est.energy_kwh_low, est.energy_kwh_high, est.emissions_kg, est.emissions_kg_low,
+            est.emissions_kg_high, est.emissions_kg_market, est.embodied_kg, job.device_hours * job.runs,
+            job.hours * job.runs, job.runs)
+
+
+def tally() -> list[float]:
+    """An empty running sum (a list: adding in place is what makes 100,000 runs cheap)."""
+    return [0.0] * len(Totals._fields)
+
+
+def accumulate(running: list[float], values: tuple[float, ...]) -> None:
+    running[:] = map(add, running, values)
+
+
+def totals(running: Sequence[float]) -> Totals:
+    jobs, *floats, runs = running
+    return Totals(int(jobs), *floats, int(runs))
+
+
+def basis(est: Estimate) -> str:
+    """How good a run's numbers are: measured power, energy a tool reported, TDP, or inputs from the defaults.
+
+    A run with any input filled in from ci-carbon.yaml's defaults counts as "defaults" whatever its power method:
+    its footprint is only as good as that guess.
+    """
+    return "defaults" if est.job.spec.assumed else est.job.method
+
+
+def value(est: Estimate, field: str, tags: Mapping[str, str]) -> str:
+    """The group a run belongs to along one --group-by field; NOT_SET when the run does not say."""
+    job, spec = est.job, est.job.spec
+    if field.startswith(TAG_PREFIX):
+        return tags.get(field[len(TAG_PREFIX):], spec.tags.get(field[len(TAG_PREFIX):], NOT_SET))
+    if field == "experiment":
+        return spec.experiment or spec.tags.get("experiment", NOT_SET)
+    if field == "region":
+        return job.location
+    if field == "provider":
+        return job.provider or NOT_SET
+    if field == "hardware":
+        return job.hardware
+    if field == "status":
+        return spec.status
+    return spec.tags.get(field, NOT_SET)
+
+
+class Sample(Sequence[str]):
+    """The run names a recommendation concerns: the largest few kept, all of them counted.
+
+    Sentences name the first three and count the rest (templates/advice.j2 uses ``jobs[:3]`` and ``jobs|length``), so
+    a quarter's recommendation need not hold 100,000 names to say "'a', 'b', 'c' and 99,997 more".
+    """
+
+    __slots__ = ("names", "total")
+
+    def __init__(self, names: Iterable[str], total: int):
+        self.names = tuple(names)
+        self.total = total
+
+    def __len__(self) -> int:
+        return self.total
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.names[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __repr__(self) -> str:
+        return f"Sample({self.names!r}, total={self.total})"
+
+
+class Comparison(NamedTuple):
+    """The period itself against another one (the quarter before, the same quarter a year before)."""
+
+    period: Period
+    totals: Totals
+    delta_kg: float | None  # this period − the other; None when the other had no runs
+    percent: float | None  # of the other period's emissions; None when it had none
+
+
+class Group(NamedTuple):
+    by: tuple[tuple[str, str], ...]  # (field, value) per --group-by field
+    totals: Totals
+    share: float  # of the period's emissions, 0..1
+    previous: Totals | None = None  # the same group in the quarter before, when compared
+
+
+class Breakdown(NamedTuple):
+    fields: tuple[str, ...]  # one --group-by entry: ("team",) or ("team", "hardware")
+    groups: tuple[Group, ...]  # largest emissions first, then by name
+
+
+class Month(NamedTuple):
+    month: str  # YYYY-MM
+    totals: Totals
+    by_basis: Mapping[str, float]  # emissions per data-quality basis
+
+
+class Quality(NamedTuple):
+    basis: str  # measured | reported | tdp | defaults
+    runs: int
+    emissions_kg: float
+    share: float  # of the period's emissions, 0..1
+
+
+class Run(NamedTuple):
+    """One run as the top-10 table and the CSV show it (the CSV writes these fields, one row per run)."""
+
+    started: int | None  # ms, UTC
+    id: str
+    name: str
+    source: str
+    experiment: str
+    team: str
+    project: str
+    user: str
+    status: str
+    hardware: str
+    count: int
+    hours: float
+    device_hours: float
+    method: str
+    basis: str
+    provider: str
+    region: str
+    location: str
+    pue: float
+    carbon_intensity: float
+    energy_kwh: float
+    energy_kwh_low: float
+    energy_kwh_high: float
+    emissions_kg: float
+    emissions_kg_low: float
+    emissions_kg_high: float
+    emissions_kg_market: float
+    embodied_kg: float
+    guessed: str  # what was guessed, ';'-separated
+    tags: tuple[str, ...] = ()  # values of the tag:NAME group-by fields, in order
+
+
+def run_row(est: Estimate, tags: Mapping[str, str], tag_names: Sequence[str]) -> Run:
+    job, spec = est.job, est.job.spec
+    return Run(
+        spec.started, spec.id, spec.name, spec.source, value(est, "experiment", tags), spec.tags.get("team", ""),
+        spec.tags.get("project", ""), spec.tags.get("user", ""), spec.status, job.hardware, job.count, job.hours,
+        job.device_hours * job.runs, job.method, basis(est), job.provider or "", job.region or "", job.location,
+        job.pue, job.carbon_intensity, est.energy_kwh, est.energy_kwh_low, est.energy_kwh_high, est.emissions_kg,
+        est.emissions_kg_low, est.emissions_kg_high, est.emissions_kg_market, est.embodied_kg, ";".join(job.guessed),
+        tuple(value(est, TAG_PREFIX + name, tags) for name in tag_names),
+    )
+
+
+class Skips(NamedTuple):
+    """Runs read but not estimated: how many for each reason, and a few names for each."""
+
+    counts: Mapping[str, int]
+    examples: Mapping[str, tuple[str, ...]]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+class SourceInfo(NamedTuple):
+    kind: str  # mlflow | manifest
+    where: str
+    reader: str = ""  # mlflow: sql | client
+    read: int = 0
+
+
+class Summary(NamedTuple):
+    period: Period
+    totals: Totals
+    previous: Comparison | None
+    year_ago: Comparison | None
+    breakdowns: tuple[Breakdown, ...]
+    months: tuple[Month, ...]
+    undated: Totals  # planned jobs (a manifest): in the totals, in no month
+    top: tuple[Run, ...]
+    statuses: tuple[Group, ...]  # always by status, for the waste section
+    quality: tuple[Quality, ...]
+    guessed: Totals  # runs with any guessed input
+    recommendations: tuple[Recommendation, ...]
+    skipped: Skips
+    factors: tuple[Factor, ...]
+    equivalents: tuple[Equivalent, ...]
+    sources: tuple[SourceInfo, ...]
+    compared: tuple[str, ...]  # what was asked: previous, year
+    tag_names: tuple[str, ...]  # the tag:NAME fields, in CSV column order
+    runs: Iterable[Run] = ()  # every run, by start time: read from disk when rendered (CSV)
+    tool_version: str = __version__
+
+
+def compare(current: Totals, other: Totals | None, period: Period) -> Comparison | None:
+    """This period against another; None when the other was not read or had no runs (nothing to compare with)."""
+    if other is None or other.jobs == 0:
+        return None
+    delta = current.emissions_kg - other.emissions_kg
+    percent = 100.0 * delta / other.emissions_kg if other.emissions_kg else None
+    return Comparison(period, other, delta, percent)
