@@ -41,7 +41,7 @@ def _region(estimates: list[Estimate]) -> Iterable[Recommendation]:
         here = region_figures(provider, region)
         if here.continent is None:
             continue
-        options = [r for r in provider_regions(provider) if r.continent == here.continent and r.region != region]
+        options = [r for r in provider_regions(provider, here.continent) if r.region != region]
         if not options:
             continue
         best = min(options, key=lambda r: (r.kg_per_it_kwh, r.region))

@@ -37,5 +37,8 @@ def region_figures(provider: str, region: str) -> RegionFigures:
 
 
 @cache
-def provider_regions(provider: str) -> tuple[RegionFigures, ...]:
-    return tuple(region_figures(p, r) for (p, r) in sorted(tables.regions()) if p == provider)
+def provider_regions(provider: str, continent: str) -> tuple[RegionFigures, ...]:
+    """A provider's regions on one continent; the continent is read from the tables before anything is resolved."""
+    grids = tables.grids()
+    return tuple(region_figures(p, r) for (p, r), row in sorted(tables.regions().items())
+                 if p == provider and row.country in grids and grids[row.country].continent == continent)
