@@ -14,39 +14,18 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import wraps
-from typing import TypeVar
 
 import click
 
-from ci_carbon.errors import EXIT_INPUT, EXIT_UNREACHABLE, InputError, InputProblem, SourceUnreachable
+from ci_carbon.cli import _fail_cleanly  # cli loads this module lazily: no import cycle
+from ci_carbon.errors import InputError, InputProblem, SourceUnreachable
 from ci_carbon.publish import markers
 from ci_carbon.publish.forge import Forge, Outcome, Target, upsert
 from ci_carbon.publish.markers import Marker
 from ci_carbon.publish.transport import DryRun, ForgeError, Http, Sent
-
-F = TypeVar("F", bound=Callable[..., object])
-
-
-def _fail_cleanly(command: F) -> F:
-    """One line per documented error and its exit code, never a traceback (the pattern of ci_carbon.cli)."""
-
-    @wraps(command)
-    def wrapper(*args: object, **kwargs: object) -> object:
-        try:
-            return command(*args, **kwargs)
-        except InputError as err:
-            for problem in err.problems:
-                click.echo(f"ci-carbon: {problem}", err=True)
-            sys.exit(EXIT_INPUT)
-        except SourceUnreachable as err:
-            click.echo(f"ci-carbon: {err}", err=True)
-            sys.exit(EXIT_UNREACHABLE)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _read_body(path: str) -> str:
