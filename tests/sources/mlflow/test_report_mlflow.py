@@ -242,3 +242,17 @@ def test_unreachable_server_exits_3_after_retries(tmp_path):
     assert len(lines) == 1 and lines[0].startswith(f"ci-carbon: MLflow at http://127.0.0.1:{port}")
     assert "Traceback" not in result.err
     assert time.monotonic() - started < 90
+
+
+def test_clock_skew_is_listed_not_estimated(mlflow_server):
+    """A run whose end time is before its start (a skewed clock) is listed with the reason, not counted as 0 or < 0."""
+    client = mlflow.MlflowClient(mlflow_server.uri)
+    name = f"skew-{uuid.uuid4().hex[:8]}"
+    exp = client.create_experiment(name)
+    run = client.create_run(exp, start_time=T0, tags={"gpu": "Tesla T4", "cloud": "gcp", "region": "us-central1"},
+                            run_name="skewed")
+    client.set_terminated(run.info.run_id, end_time=T0 - 60 * S)
+    data = report(mlflow_server.uri, name)
+    assert data["jobs"] == []
+    assert [(s["name"], s["code"]) for s in data["skipped"]] == [("skewed", "no_times")]
+    assert "end is before the start" in data["skipped"][0]["reason"]
