@@ -378,51 +378,82 @@ def _site(provider: str | None, region: str | None, country: str | None, state: 
 # --- the job --------------------------------------------------------------------------------------------------
 
 
-def _parts(spec: JobSpec) -> tuple[_Part, _Hardware | None, _Site | None]:
+class _Shape(NamedTuple):
+    """Everything a job's factors depend on except its own numbers (hours, measured or reported power)."""
+
+    problems: tuple[tuple[str, str, list[str]], ...]
+    hardware: _Hardware | None
+    site: _Site | None
+    method: str
+    power_bounds: Bounds
+    tdp_share: float | None
+    cpu_w: float
+    mem_w: float
+    embodied: float
+    factors: tuple[Factor, ...]
+    notices: tuple[Notice, ...]  # the parts' notices, then one per guess and per assumed default
+    guessed: tuple[str, ...]
+
+
+@cache
+def _shape(hardware: str | None, instance_type: str | None, provider: str | None, count: int | None,
+           region: str | None, country: str | None, state: str | None, carbon_intensity: float | None,
+           pue: float | None, file: str, measured: bool, reported_power: bool, total_energy: bool,
+           utilization: float | None, cpu: str | None, cpu_count: float | None, memory_gb: float | None,
+           assumed: tuple[str, ...]) -> _Shape:
+    """Resolve the parts of every job that says the same things once: a store's 100,000 runs have a few hundred."""
     job = _Part()
-    hw: _Hardware | None = job.take(_hardware(spec.hardware, spec.instance_type, spec.provider, spec.count))
+    hw: _Hardware | None = job.take(_hardware(hardware, instance_type, provider, count))
     implied = hw.instance.provider if hw and hw.instance else None
-    site: _Site | None = job.take(_site(spec.provider, spec.region, spec.country, spec.state, spec.carbon_intensity,
-                                        spec.pue, implied, spec.origin.file))
-    return job, hw, site
+    site: _Site | None = job.take(_site(provider, region, country, state, carbon_intensity, pue, implied, file))
+    if job.problems or hw is None or site is None:
+        return _Shape(tuple(job.problems), hw, site, "", Bounds(), None, 0.0, 0.0, 0.0, (), (), ())
+    method, power_bounds, tdp_share = job.take(_power_method(measured, reported_power or total_energy, utilization))
+    cpu_w, mem_w = (0.0, 0.0) if total_energy else job.take(_host(cpu, cpu_count, memory_gb, hw.instance, hw.kind))
+    embodied = job.take(_embodied(hw.device_id, hw.kind))
+    guessed = tuple(dict.fromkeys([*job.guessed, *(f"default_{f}" for f in assumed)]))
+    notices = (*job.notices, *(Notice(f"guessed_{code}") for code in guessed
+                               if code != "hardware" and code[:8] != "default_"),
+               *(Notice("assumed_default", {"field": f}) for f in assumed))
+    return _Shape(tuple(job.problems), hw, site, method, power_bounds, tdp_share, cpu_w, mem_w, embodied,
+                  tuple(job.factors), notices, guessed)
 
 
 def resolve(spec: JobSpec) -> Job:
     """Choose every factor for one job; raise InputError listing every problem found in it."""
-    job, hw, site = _parts(spec)
-    if job.problems or hw is None or site is None:
-        raise InputError(_located(spec, job.problems))
+    total_energy = spec.reported_energy_kwh is not None  # a tool measured the whole machine: no host on top
+    shape = _shape(spec.hardware, spec.instance_type, spec.provider, spec.count, spec.region, spec.country,
+                   spec.state, spec.carbon_intensity, spec.pue, spec.origin.file, spec.measured_power_w is not None,
+                   spec.power_w is not None, total_energy, spec.utilization, spec.cpu, spec.cpu_count,
+                   spec.memory_gb, spec.assumed)
+    if shape.problems or shape.hardware is None or shape.site is None:
+        raise InputError(_located(spec, list(shape.problems)))
+    hw, site = shape.hardware, shape.site
     device_hours = spec.device_hours if spec.device_hours is not None else spec.hours * hw.count
     hours = spec.hours if spec.hours is not None else spec.device_hours / hw.count
-    total_energy = spec.reported_energy_kwh is not None  # a tool measured the whole machine: no host on top
-    method, power_bounds, tdp_share = job.take(_power_method(
-        spec.measured_power_w is not None, spec.power_w is not None or total_energy, spec.utilization))
-    if method == "measured":
+    if shape.method == "measured":
         power_w = spec.measured_power_w
     elif total_energy:
         power_w = spec.reported_energy_kwh * 1000.0 / device_hours
     else:
-        power_w = spec.power_w if method == "reported" else hw.tdp_w * tdp_share
-    cpu_w, mem_w = (0.0, 0.0) if total_energy else job.take(
-        _host(spec.cpu, spec.cpu_count, spec.memory_gb, hw.instance, hw.kind))
-    embodied = job.take(_embodied(hw.device_id, hw.kind))
-    if job.problems:
-        raise InputError(_located(spec, job.problems))
-    guessed = tuple(dict.fromkeys([*job.guessed, *(f"default_{f}" for f in spec.assumed)]))
-    notices = [*spec.notices, *job.notices,
-               *(Notice(f"guessed_{code}") for code in guessed if code != "hardware" and code[:8] != "default_"),
-               *(Notice("assumed_default", {"field": f}) for f in spec.assumed)]
+        power_w = spec.power_w if shape.method == "reported" else hw.tdp_w * shape.tdp_share
     place = site.place
     return Job(
         spec=spec, hardware=hw.label, device_id=hw.device_id, device_kind=hw.kind, count=hw.count, hours=hours,
-        device_hours=device_hours, runs=spec.runs, device_power_w=power_w, method=method,
-        power_bounds=power_bounds, cpu_power_w=cpu_w, memory_power_w=mem_w,
-        host_bounds=Bounds(const("host_power_fraction_low").value, 1.0), pue=site.pue, pue_bounds=site.pue_bounds,
+        device_hours=device_hours, runs=spec.runs, device_power_w=power_w, method=shape.method,
+        power_bounds=shape.power_bounds, cpu_power_w=shape.cpu_w, memory_power_w=shape.mem_w,
+        host_bounds=_host_bounds(), pue=site.pue, pue_bounds=site.pue_bounds,
         carbon_intensity=place.intensity, intensity_bounds=place.intensity_bounds, location=place.label,
         provider=site.provider, region=place.region, country=place.country, continent=place.continent,
-        renewable_matching=site.matching, embodied_kg_per_device_hour=embodied,
-        factors=tuple(job.factors), notices=tuple(notices), guessed=guessed,
+        renewable_matching=site.matching, embodied_kg_per_device_hour=shape.embodied,
+        factors=shape.factors, notices=(*spec.notices, *shape.notices) if spec.notices else shape.notices,
+        guessed=shape.guessed,
     )
+
+
+@cache
+def _host_bounds() -> Bounds:
+    return Bounds(const("host_power_fraction_low").value, 1.0)
 
 
 def resolve_all(specs: list[JobSpec]) -> list[Job]:
