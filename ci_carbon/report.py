@@ -47,7 +47,8 @@ class Report(NamedTuple):
 
 
 def _factors(estimates: list[Estimate], equivalent: list[Equivalent]) -> tuple[Factor, ...]:
-    shared = {id(f): f for est in estimates for f in est.job.factors}  # jobs share factor objects: cheap first pass
+    lists = {id(est.job.factors): est.job.factors for est in estimates}  # jobs alike share one factors tuple
+    shared = {id(f): f for factors in lists.values() for f in factors}  # and factor objects: cheap first passes
     seen = dict.fromkeys(shared.values())
     seen.update({Factor("equivalent", e.id, e.kg_per_unit, f"kgCO2eq/{e.per}", e.source, e.year): None
                  for e in equivalent})

@@ -151,22 +151,24 @@ def _search(estimates: list[Estimate]) -> Iterable[Recommendation]:
                               "sweep": bool(key), "experiment": members[0].job.spec.experiment})
 
 
+def _started(est: Estimate) -> tuple[int, str]:
+    return est.job.spec.started or 0, est.job.spec.id
+
+
 def _waste(estimates: list[Estimate]) -> Iterable[Recommendation]:
     """Energy that bought nothing: failed or killed runs, repeated parameter sets, under-used devices."""
     failed = [e for e in estimates if e.job.spec.status in WASTED_STATUSES]
     if failed:
         yield Recommendation("waste", tuple(e.job.spec.name for e in failed), sum(e.emissions_kg for e in failed),
                              {"what": "failed", "count": len(failed)})
-    seen: dict[tuple[str, str], Estimate] = {}
-    repeats = []
-    for est in sorted(estimates, key=lambda e: (e.job.spec.started or 0, e.job.spec.id)):
+    alike: dict[tuple[str, str], list[Estimate]] = defaultdict(list)
+    for est in estimates:
         spec = est.job.spec
         if spec.param_key and spec.status not in WASTED_STATUSES:
-            key = (spec.experiment, spec.param_key)
-            if key in seen:
-                repeats.append(est)
-            else:
-                seen[key] = est
+            alike[(spec.experiment, spec.param_key)].append(est)
+    # the first run of each parameter set bought something; the later ones repeated it
+    repeats = sorted((est for group in alike.values() if len(group) > 1
+                      for est in sorted(group, key=_started)[1:]), key=_started)
     if repeats:
         yield Recommendation("waste", tuple(e.job.spec.name for e in repeats), sum(e.emissions_kg for e in repeats),
                              {"what": "duplicates", "count": len(repeats)})
@@ -181,12 +183,16 @@ def _waste(estimates: list[Estimate]) -> Iterable[Recommendation]:
 
 
 def _quantify(estimates: list[Estimate]) -> Iterable[Recommendation]:
-    missing: dict[str, list[str]] = defaultdict(list)
+    by_guesses: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for est in estimates:
-        for what in est.job.guessed:
-            missing[what].append(est.job.spec.name)
-    if not missing:
+        if est.job.guessed:
+            by_guesses[est.job.guessed].append(est.job.spec.name)
+    if not by_guesses:
         return
+    missing: dict[str, list[str]] = defaultdict(list)
+    for guessed, names in by_guesses.items():  # jobs alike share their guesses: grouped first, then spread
+        for what in guessed:
+            missing[what] += names
     guessed = [e for e in estimates if e.job.guessed]
     yield Recommendation("quantify", tuple(e.job.spec.name for e in guessed), 0.0,
                          {"missing": dict(sorted(missing.items())),

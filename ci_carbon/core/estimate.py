@@ -8,6 +8,7 @@ the lows, the product of the highs): conservative, and easy to check by hand.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import attrgetter
 
 from ci_carbon.core.model import Estimate, Job
 
@@ -46,12 +47,11 @@ TOTAL_KEYS = (
 )
 
 
+_TOTALLED = attrgetter(*TOTAL_KEYS)
+
+
 def totals(estimates: Iterable[Estimate]) -> dict[str, float]:
     """Sums over jobs; ranges add up as bounds (every job at its low, every job at its high)."""
-    out = dict.fromkeys(TOTAL_KEYS, 0.0)
-    count = 0
-    for est in estimates:
-        count += 1
-        for key in TOTAL_KEYS:
-            out[key] += getattr(est, key)
-    return {"jobs": count, **out}
+    columns = list(zip(*map(_TOTALLED, estimates), strict=True)) or [()] * len(TOTAL_KEYS)
+    count = len(columns[0])
+    return {"jobs": count, **{key: sum(column, 0.0) for key, column in zip(TOTAL_KEYS, columns, strict=True)}}
