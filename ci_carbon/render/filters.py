@@ -7,6 +7,7 @@ import io
 import json
 import math
 import re
+from collections.abc import Mapping
 
 _INERT = str.maketrans({
     **{ch: "\\" + ch for ch in "\\`*_[]|~"},  # Markdown emphasis, links, code, table cells, strike-through
@@ -105,24 +106,36 @@ def pick(mapping: dict, keys: list[str]) -> list[object]:
     return [mapping[k] for k in keys]
 
 
+def _plain(value: object) -> object:
+    """What orjson does not serialise itself: named tuples as lists (as json.dumps does), mappings as dicts."""
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _dumps(item: object) -> bytes:
+    """Compact JSON as UTF-8; orjson writes 100,000 jobs in a fifth of json.dumps' time."""
+    import orjson  # here, not at the top: the Markdown path (a manifest in CI) does not pay for it
+
+    return orjson.dumps(item, default=_plain, option=orjson.OPT_NON_STR_KEYS)
+
+
 def tojson(value: dict) -> str:
     """JSON with one top-level key per line and one record per line in lists of records.
 
-    Readable and diff-friendly (a changed job is a changed line), and fast: each line goes through the C
-    encoder, which ``indent=`` would switch off.
+    Readable and diff-friendly (a changed job is a changed line), and fast: one orjson call per line, joined as
+    bytes and decoded once.
     """
-
-    def dump(item: object) -> str:
-        return json.dumps(item, ensure_ascii=False)
-
     lines = []
     for key, item in value.items():
         if isinstance(item, list) and item and all(isinstance(x, dict) for x in item):
-            body = ",\n".join(f"    {dump(x)}" for x in item)
-            lines.append(f"  {dump(key)}: [\n{body}\n  ]")
+            body = b",\n    ".join([_dumps(x) for x in item])
+            lines.append(b"  " + _dumps(key) + b": [\n    " + body + b"\n  ]")
         else:
-            lines.append(f"  {dump(key)}: {dump(item)}")
-    return "{\n" + ",\n".join(lines) + "\n}"
+            lines.append(b"  " + _dumps(key) + b": " + _dumps(item))
+    return (b"{\n" + b",\n".join(lines) + b"\n}").decode()
 
 
 FILTERS = {"sig": sig, "mass": mass, "energy": energy, "md": md, "mermaid": mermaid, "csvrow": csvrow, "pick": pick,

@@ -36,8 +36,18 @@ def notice_text(notice, escape=plain) -> str:
     return text
 
 
+_LISTED: dict[int, tuple[tuple, list[str]]] = {}
+
+
 def notices(est: Estimate, escape=plain) -> list[str]:
-    return [notice_text(n, escape) for n in est.job.notices]
+    """The job's notices as sentences; jobs alike share one notices tuple, so its sentences are listed once."""
+    said = est.job.notices
+    if escape is not plain:
+        return [notice_text(n, escape) for n in said]
+    known = _LISTED.get(id(said))
+    if known is None or known[0] is not said:  # the tuple is kept, so its id cannot be reused while listed
+        known = _LISTED[id(said)] = (said, [notice_text(n) for n in said])
+    return list(known[1])
 
 
 def factor_name(factor, escape=plain) -> str:
@@ -52,20 +62,35 @@ def advice_text(rec, escape=plain) -> str:
     return " ".join(str(macro("advice.j2", "advice")(rec, escape)).split())
 
 
+_ROUNDED: dict[float, float] = {}
+
+
+def _same(value: float) -> float:
+    """:func:`_r` for values that repeat across jobs (PUE, intensity, TDP): looked up, not rounded again."""
+    known = _ROUNDED.get(value)
+    if known is None:
+        if len(_ROUNDED) >= 10_000:  # jobs that each say their own value: stay bounded
+            _ROUNDED.clear()
+        known = _ROUNDED[value] = _r(value)
+    return known
+
+
 def job(est: Estimate) -> dict[str, Any]:
     j, s = est.job, est.job.spec
     return {
         "name": s.name, "source": s.source, "id": s.id, "status": s.status,
-        "hours": _r(j.hours), "device_hours": _r(j.device_hours * j.runs), "runs": j.runs,
+        "hours": round(j.hours, 6) + 0.0, "device_hours": round(j.device_hours * j.runs, 6) + 0.0, "runs": j.runs,
         "hardware": j.hardware, "device_id": j.device_id, "count": j.count, "method": j.method,
-        "power_w": _r(j.device_power_w), "pue": _r(j.pue), "carbon_intensity_g_per_kwh": _r(j.carbon_intensity),
+        "power_w": _same(j.device_power_w) if j.method == "tdp" else _r(j.device_power_w), "pue": _same(j.pue),
+        "carbon_intensity_g_per_kwh": _same(j.carbon_intensity),
         "location": j.location, "provider": j.provider, "region": j.region, "country": j.country,
-        "energy_kwh": _r(est.energy_kwh), "energy_kwh_low": _r(est.energy_kwh_low),
-        "energy_kwh_high": _r(est.energy_kwh_high),
-        "emissions_kg": _r(est.emissions_kg), "emissions_kg_low": _r(est.emissions_kg_low),
-        "emissions_kg_high": _r(est.emissions_kg_high), "emissions_kg_market": _r(est.emissions_kg_market),
-        "embodied_kg": _r(est.embodied_kg), "tags": dict(sorted(s.tags.items())), "guessed": list(j.guessed),
-        "warnings": notices(est),
+        "energy_kwh": round(est.energy_kwh, 6) + 0.0, "energy_kwh_low": round(est.energy_kwh_low, 6) + 0.0,
+        "energy_kwh_high": round(est.energy_kwh_high, 6) + 0.0,
+        "emissions_kg": round(est.emissions_kg, 6) + 0.0, "emissions_kg_low": round(est.emissions_kg_low, 6) + 0.0,
+        "emissions_kg_high": round(est.emissions_kg_high, 6) + 0.0,
+        "emissions_kg_market": round(est.emissions_kg_market, 6) + 0.0,
+        "embodied_kg": round(est.embodied_kg, 6) + 0.0, "tags": dict(sorted(s.tags.items())),
+        "guessed": list(j.guessed), "warnings": notices(est),
     }
 
 
