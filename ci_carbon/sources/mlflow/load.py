@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Set
 from itertools import islice
 from typing import NamedTuple
 
@@ -21,7 +21,7 @@ from ci_carbon.config import MlflowConfig
 from ci_carbon.core import tables
 from ci_carbon.core.model import JobSpec
 from ci_carbon.sources.mlflow.mapping import Skip, param_key, to_spec
-from ci_carbon.sources.mlflow.power import Measured, device_keys, measure
+from ci_carbon.sources.mlflow.power import Measured, history_keys, measure
 from ci_carbon.sources.mlflow.records import MetricPoint, RunReader, RunRecord, Selection
 
 SQL_SCHEMES = ("sqlite:", "postgresql", "mysql", "mssql")
@@ -67,10 +67,9 @@ def _histories(reader: RunReader, records: Iterable[RunRecord]) -> dict[str, dic
     """Power and utilisation histories of each run that logged them, read in bulk per identical key set."""
     by_keys: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for record in records:
-        keys = (*device_keys(record.metrics).values(),
-                *device_keys(record.metrics, "utilization_percentage").values())
+        keys = history_keys(tuple(record.metrics))
         if keys:
-            by_keys[tuple(sorted(keys))].append(record.run_id)
+            by_keys[keys].append(record.run_id)
     out: dict[str, dict[str, list[MetricPoint]]] = defaultdict(dict)
     for keys, run_ids in by_keys.items():
         for (run_id, key), points in reader.histories(run_ids, keys).items():
@@ -78,17 +77,29 @@ def _histories(reader: RunReader, records: Iterable[RunRecord]) -> dict[str, dic
     return out
 
 
+def _sibling_groups(records: Iterable[RunRecord], children: Set[str], parents: Set[str],
+                    keys: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """run id → (sibling group, param key) for each run that could be a trial of a search nobody named: not a
+    child of a parent run, not a parent, with params. The group is the sweep key the run gets if it qualifies."""
+    return {r.run_id: (f"{r.experiment_id}:{','.join(sorted(r.params))}", keys[r.run_id]) for r in records
+            if r.run_id not in children and r.run_id not in parents and r.params}
+
+
+def sibling_sweeps(siblings: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """run id → sweep key for runs of a sibling group that is a search: ≥ 8 runs whose params differ."""
+    members: dict[str, list[str]] = defaultdict(list)
+    values: dict[str, set[str]] = defaultdict(set)
+    for run_id, (group, key) in siblings.items():
+        members[group].append(run_id)
+        values[group].add(key)
+    return {run_id: group for group, run_ids in members.items()
+            if len(run_ids) >= SWEEP_MIN_SIBLINGS and len(values[group]) > 1 for run_id in run_ids}
+
+
 def _sweeps(records: list[RunRecord], parents: set[str], keys: dict[str, str]) -> dict[str, str]:
     """run id → sweep key: children of one parent, or ≥8 siblings of an experiment that differ only in params."""
     sweep = {r.run_id: r.tags[PARENT_TAG] for r in records if r.tags.get(PARENT_TAG) in parents}
-    siblings: dict[tuple[str, tuple[str, ...]], list[RunRecord]] = defaultdict(list)
-    for record in records:
-        if record.run_id not in sweep and record.run_id not in parents and record.params:
-            siblings[(record.experiment_id, tuple(sorted(record.params)))].append(record)
-    for (experiment, names), group in siblings.items():
-        if len(group) >= SWEEP_MIN_SIBLINGS and len({keys[r.run_id] for r in group}) > 1:
-            for record in group:
-                sweep[record.run_id] = f"{experiment}:{','.join(names)}"
+    sweep.update(sibling_sweeps(_sibling_groups(records, set(sweep), parents, keys)))
     return sweep
 
 
@@ -108,7 +119,7 @@ def _convert(reader: RunReader, records: list[RunRecord], parents: set[str] | fr
         if record.run_id in parents and measured is None:
             skipped.append(Skip(record.run_name or record.run_id[:8], record.run_id, "parent"))
             continue
-        last_point = max((p.timestamp for points in history.values() for p in points), default=None)
+        last_point = max((points[-1].timestamp for points in history.values() if points), default=None)
         result = to_spec(record, config, measured, now_ms, last_point, sweeps.get(record.run_id, ""), uri,
                          keys[record.run_id])
         (skipped if isinstance(result, Skip) else specs).append(result)
@@ -116,14 +127,40 @@ def _convert(reader: RunReader, records: list[RunRecord], parents: set[str] | fr
 
 
 def load(uri: str, selection: Selection, config: MlflowConfig, now_ms: int | None = None) -> MlflowRead:
-    reader, kind = open_reader(uri, selection)
-    records = list(reader.runs(selection))
+    """Every selected run as a JobSpec (or the reason it is not one).
+
+    Through direct SQL the runs stream a chunk at a time (:class:`RunStream`; memory holds the specs, not every
+    run's tags, params and metrics), and sibling sweeps are decided once all are seen. Any other reader reads the
+    runs once, into memory: streaming would need a second pass over the server to find the parent runs first.
+    """
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    reader, kind = open_reader(uri, selection)
+    from ci_carbon.sources.mlflow.sql_reader import SqlReader
+
+    if isinstance(reader, SqlReader):
+        return _streamed(RunStream(uri, selection, config, now_ms, reader=(reader, kind)))
+    records = list(reader.runs(selection))
     has_children = {r.tags[PARENT_TAG] for r in records if r.tags.get(PARENT_TAG)}
     keys = {r.run_id: param_key(r) for r in records}
     sweeps = _sweeps(records, has_children, keys)
     specs, skipped = _convert(reader, records, has_children, sweeps, keys, config, now_ms, uri)
     return MlflowRead(specs, skipped, kind, len(records))
+
+
+def _streamed(stream: RunStream) -> MlflowRead:
+    """:func:`load` over a stream: chunks converted as they come, then the sibling sweeps set on their specs."""
+    specs: list[JobSpec] = []
+    skipped: list[Skip] = []
+    siblings: dict[str, tuple[str, str]] = {}
+    for chunk in stream:
+        specs += chunk.specs
+        skipped += chunk.skipped
+        siblings.update(chunk.siblings)
+    sweeps = sibling_sweeps(siblings)
+    if sweeps:
+        at = JobSpec._fields.index("sweep")  # a slice and a tuple: _replace's keyword machinery is 5× slower
+        specs = [JobSpec._make((*s[:at], sweeps[s.id], *s[at + 1:])) if s.id in sweeps else s for s in specs]
+    return MlflowRead(specs, skipped, stream.kind, stream.survey.runs)
 
 
 # ---------------------------------------------------------------------------------------------- streaming
@@ -208,22 +245,30 @@ class RunStream:
     """
 
     def __init__(self, uri: str, selection: Selection, config: MlflowConfig, now_ms: int | None = None,
-                 size: int = CHUNK):
+                 size: int = CHUNK, reader: tuple[RunReader, str] | None = None, prefetch: bool | None = None):
         self.uri, self.selection, self.config, self.size = uri, selection, config, size
+        self.prefetch = prefetch  # None: decided by the size of the read (prefetch.worth_it)
         self.now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
-        self.reader, self.kind = open_reader(uri, selection)
+        self.reader, self.kind = reader or open_reader(uri, selection)
         self.survey = survey(self.reader, selection)
 
     def __iter__(self) -> Iterator[Chunk]:
-        runs = iter(self.reader.runs(self.selection))
+        runs = iter(self._runs())
         while records := list(islice(runs, self.size)):
             yield self._chunk(records)
+
+    def _runs(self) -> Iterator[RunRecord]:
+        """The runs; from a second process when the read is large and a core is free (:mod:`.prefetch`)."""
+        from ci_carbon.sources.mlflow import prefetch
+
+        if self.kind == "sql" and (self.prefetch or (self.prefetch is None and prefetch.worth_it(self.survey.runs))):
+            return prefetch.records(self.uri, self.selection)
+        return self.reader.runs(self.selection)
 
     def _chunk(self, records: list[RunRecord]) -> Chunk:
         parents = self.survey.parents
         keys = {r.run_id: param_key(r) for r in records}
         sweeps = {r.run_id: r.tags[PARENT_TAG] for r in records if r.tags.get(PARENT_TAG)}
-        siblings = {r.run_id: (f"{r.experiment_id}:{','.join(sorted(r.params))}", keys[r.run_id]) for r in records
-                    if r.run_id not in sweeps and r.run_id not in parents and r.params}
+        siblings = _sibling_groups(records, frozenset(sweeps), parents, keys)
         specs, skipped = _convert(self.reader, records, parents, sweeps, keys, self.config, self.now_ms, self.uri)
         return Chunk(records, specs, skipped, siblings)

@@ -38,6 +38,7 @@ ENERGY_METRICS = {"energy_consumed": 1.0, "energy_kwh": 1.0, "energy_consumed_kw
                   "energy_j": 1 / 3.6e6, "energy_joules": 1 / 3.6e6}
 PLAUSIBLE_W_PER_DEVICE = (1.0, 3000.0)  # a reported energy implying an average outside this is a unit mistake
 NOT_PARAMS = ("seed", "random_seed", "run_name")  # differ between trials without making them different trials
+FIELD_SETS_KEPT = 10_000  # distinct things runs say, remembered (a store where every run differs stays bounded)
 STALE_AFTER_MS = 3_600_000  # a running run that logged nothing for an hour is counted to its last metric
 
 
@@ -54,39 +55,70 @@ def _names(field: str, config: MlflowConfig) -> tuple[str, ...]:
     return (f"ci_carbon.{field}", *config.fields.get(field, ()), *COMMON_NAMES.get(field, ()))
 
 
-_INDEXES: dict[int, tuple[MlflowConfig, dict[str, tuple[tuple[str, int], ...]]]] = {}
+class _Naming(NamedTuple):
+    """What one configuration's names mean, built once: the name index, and each distinct set of found values
+    already typed and defaulted (a store's runs say a few hundred distinct things, not 100,000)."""
+
+    config: MlflowConfig
+    index: dict[str, tuple[tuple[str, int], ...]]
+    fields: dict[tuple[tuple, tuple], tuple[dict[str, object], tuple[Notice, ...], tuple[str, ...]]]
 
 
-def _name_index(config: MlflowConfig) -> dict[str, tuple[tuple[str, int], ...]]:
+_NAMINGS: dict[int, _Naming] = {}
+
+
+def _naming(config: MlflowConfig) -> _Naming:
     """Tag/param name → (field, rank) pairs; rank orders a field's names (lower wins). Built once per config."""
-    known = _INDEXES.get(id(config))
-    if known is not None and known[0] is config:
-        return known[1]
+    known = _NAMINGS.get(id(config))
+    if known is not None and known.config is config:
+        return known
     pairs: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for field in LOOKED_UP:
         for rank, name in enumerate(_names(field, config)):
             pairs[name].append((field, rank))
-    index = {name: tuple(found) for name, found in pairs.items()}
-    _INDEXES[id(config)] = (config, index)
-    return index
+    naming = _NAMINGS[id(config)] = _Naming(config, {name: tuple(found) for name, found in pairs.items()}, {})
+    return naming
 
 
-def _found(record: RunRecord, config: MlflowConfig) -> dict[str, tuple[str, str]]:
-    """field → (name, value) for each field the run says, by its best-ranked name; tags before params.
+def _said(record: RunRecord, index: dict[str, tuple[tuple[str, int], ...]]) -> tuple[tuple, tuple]:
+    """The run's (name, value) pairs whose names mean a field, tags then params: the key of what the run says.
 
-    One pass over the run's own tags and params (a dozen or two) instead of trying every known name on every run.
+    Only the run's names that are known ones are visited (a set intersection), not every known name on every run.
     """
-    index = _name_index(config)
+    tags, params = record.tags, record.params
+    return (tuple([(name, tags[name]) for name in tags.keys() & index.keys()]),
+            tuple([(name, params[name]) for name in params.keys() & index.keys()]))
+
+
+def _found(said: tuple[tuple, tuple],
+           index: dict[str, tuple[tuple[str, int], ...]]) -> tuple[tuple[str, str, str], ...]:
+    """(field, name, value) for each field the run says, by its best-ranked name; tags before params."""
     best: dict[str, tuple[tuple[int, int], str, str]] = {}
-    for where, values in enumerate((record.tags, record.params)):
-        for name, value in values.items():
-            pairs = index.get(name)
-            if not pairs or value in (None, ""):
+    for where, pairs in enumerate(said):
+        for name, value in pairs:
+            if value in (None, ""):
                 continue
-            for field, rank in pairs:
+            for field, rank in index[name]:
                 if field not in best or (rank, where) < best[field][0]:
                     best[field] = ((rank, where), name, str(value).strip())
-    return {field: (name, value) for field, (_, name, value) in best.items()}
+    return tuple(sorted((field, name, value) for field, (_, name, value) in best.items()))
+
+
+def _fields(found: tuple[tuple[str, str, str], ...],
+            config: MlflowConfig) -> tuple[dict[str, object], tuple[Notice, ...], tuple[str, ...]]:
+    """The typed fields a run says, the notices about values that are not, and the defaults it takes."""
+    fields: dict[str, object] = {}
+    notices: list[Notice] = []
+    for field, found_name, text in found:
+        value = _typed(field, text)
+        if value is None:
+            notices.append(Notice("bad_value", {"name": found_name, "value": text}))
+        else:
+            fields[field] = value
+    defaults = applicable_defaults(fields, dict(config.defaults))
+    assumed = tuple(f for f in defaults if f not in fields and f in LOOKED_UP)
+    fields.update({f: defaults[f] for f in assumed})
+    return fields, tuple(notices), assumed
 
 
 def _lookup(record: RunRecord, names: tuple[str, ...]) -> tuple[str, str] | None:
@@ -111,13 +143,22 @@ def _typed(field: str, text: str) -> object | None:
     return int(number) if kind == "int" else number
 
 
+_NOT_PARAMS = frozenset(NOT_PARAMS)
+
+
 def param_key(record: RunRecord) -> str:
     """Runs with the same parameters (seed aside) in one experiment share this key.
 
-    Only compared within one process (grouping, duplicates), never written: Python's own hash is enough.
+    Only compared within one process (grouping, duplicates), never written: Python's own hash of the set of
+    (name, value) pairs is enough, and needs no sorting.
     """
-    items = tuple(sorted((k, v) for k, v in record.params.items()
-                         if k not in NOT_PARAMS and not k.startswith("ci_carbon.")))
+    params = record.params
+    if not params:
+        return ""
+    left_out = params.keys() & _NOT_PARAMS
+    if any(k.startswith("ci_carbon.") for k in params):
+        left_out |= {k for k in params if k.startswith("ci_carbon.")}
+    items = frozenset(params.items() - {(k, params[k]) for k in left_out} if left_out else params.items())
     return format(hash((record.experiment_id, items)) & 0xFFFFFFFFFFFFFFFF, "016x") if items else ""
 
 
@@ -144,6 +185,8 @@ def _hours(record: RunRecord, now_ms: int, last_point_ms: int | None) -> tuple[f
 
 def reported_energy(record: RunRecord, devices: int, hours: float) -> tuple[float | None, list[Notice]]:
     """kWh from hand-logged energy metrics, with its unit checked against a plausible power."""
+    if not record.metrics.keys() & ENERGY_METRICS.keys():
+        return None, []
     for name, to_kwh in ENERGY_METRICS.items():
         value = record.metrics.get(name)
         if value is None or not math.isfinite(value) or value <= 0:
@@ -164,16 +207,16 @@ def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, 
     hours, notices = _hours(record, now_ms, last_point_ms)
     if hours is None:
         return Skip(name, record.run_id, "no_times")
-    fields: dict[str, object] = {}
-    for field, (found_name, text) in _found(record, config).items():
-        value = _typed(field, text)
-        if value is None:
-            notices.append(Notice("bad_value", {"name": found_name, "value": text}))
-        else:
-            fields[field] = value
-    defaults = applicable_defaults(fields, dict(config.defaults))
-    assumed = tuple(f for f in defaults if f not in fields and f in LOOKED_UP)
-    fields.update({f: defaults[f] for f in assumed})
+    naming = _naming(config)
+    key = _said(record, naming.index)
+    said = naming.fields.get(key)
+    if said is None:
+        if len(naming.fields) >= FIELD_SETS_KEPT:
+            naming.fields.clear()
+        said = naming.fields[key] = _fields(_found(key, naming.index), config)
+    fields, bad, assumed = said
+    fields = dict(fields)
+    notices.extend(bad)
     if "hardware" not in fields and "instance_type" not in fields:
         return Skip(name, record.run_id, "no_hardware")
     if measured is not None:

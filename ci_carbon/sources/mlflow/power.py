@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from itertools import pairwise
 from statistics import median
 from typing import NamedTuple
@@ -43,6 +44,13 @@ def device_keys(metric_keys: Iterable[str], what: str = "power_usage_watts") -> 
         if match and match["what"] == what:
             found[(match["node"] or "", int(match["index"]))] = key
     return dict(sorted(found.items()))
+
+
+@lru_cache(maxsize=4096)
+def history_keys(metric_keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The power and utilisation keys among a run's metric keys, sorted; runs repeat a few key sets, so cached."""
+    return tuple(sorted((*device_keys(metric_keys).values(),
+                         *device_keys(metric_keys, "utilization_percentage").values())))
 
 
 def integrate(points: Sequence[MetricPoint], start_ms: int, end_ms: int) -> Integral:

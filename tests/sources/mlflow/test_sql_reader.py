@@ -70,7 +70,8 @@ def store(mlflow_server) -> Store:
     vision, nlp, old = (logged.experiments[s] for s in ("vision", "nlp", "old"))
     common = {"mlflow.user": "ada", "mlflow.source.git.commit": SHA_A, "gpu": "A100-SXM4-80GB", "region": "us-east-1"}
     logged.runs["finished"] = _log(
-        client, vision, start=T0, name="resnet-a", tags={**common, "team": "vision", "empty": ""},
+        client, vision, start=T0, name="resnet-a", tags={**common, "team": "vision", "empty": "",
+                                                     "note": 'a "quote", back\\slash,\nnewline, ünïcödé 🚀 \t'},
         params={"lr": "0.001", "batch_size": "64", "seed": "1"},
         metrics=[("loss", 2.5, T0 + 1000, 0), ("loss", 1.25, T0 + 2000, 1), ("loss", float("nan"), T0 + 3000, 2),
                  ("acc", float("inf"), T0 + 3000, 2), ("acc", 0.5, T0 + 2000, 1),
@@ -152,6 +153,7 @@ def test_records_equal_the_clients(store: Store):
     finished = by_id[store.runs["finished"]]
     assert math.isnan(finished.metrics["loss"]) and finished.metrics[POWER] == 255.0
     assert finished.tags["empty"] == "" and finished.tags["mlflow.runName"] == "resnet-a"
+    assert finished.tags["note"] == 'a "quote", back\\slash,\nnewline, ünïcödé 🚀 \t'  # JSON-aggregated exactly
     assert by_id[store.runs["running"]].end_time is None
     assert by_id[store.runs["unnamed"]].run_name  # MLflow generated one
     assert {r.status for r in got} >= {"FINISHED", "FAILED", "KILLED", "RUNNING"}
@@ -323,3 +325,53 @@ def test_other_uris_are_not_ours():
     assert open_sql_reader("http://127.0.0.1:5000") is None
     assert open_sql_reader("databricks") is None
     assert open_sql_reader("sqlite://") is None
+
+
+# --- prefetch: the same records, read by a second process ------------------------------------------------------
+
+
+def test_prefetched_records_equal_the_readers_own(store: Store):
+    """Every kind of selection, through the child process: the same records in the same order."""
+    from ci_carbon.sources.mlflow import prefetch
+
+    for selection in _selections(store):
+        direct = list(_read(store, **selection._asdict()).values())
+        got = list(prefetch.records(store.server.backend, selection))
+        assert [r.run_id for r in got] == [r.run_id for r in direct], selection
+        assert _comparable(got) == _comparable(direct), selection
+
+
+def test_prefetch_stopped_early_leaves_no_child_behind(store: Store):
+    import psutil
+
+    from ci_carbon.sources.mlflow import prefetch
+
+    me = psutil.Process()
+    before = {p.pid for p in me.children()}
+    runs = prefetch.records(store.server.backend, Selection(experiments=store.names))
+    first = next(runs)
+    assert first.run_id in set(store.runs.values())
+    assert {p.pid for p in me.children()} - before  # the child is reading
+    runs.close()
+    assert not {p.pid for p in me.children()} - before  # killed and reaped
+
+
+def test_prefetch_child_failure_is_the_parents_error(tmp_path: Path):
+    """The child's one line comes back with its meaning: a missing store is the user's mistake (exit 2)."""
+    from ci_carbon.sources.mlflow import prefetch
+
+    missing = tmp_path / "gone.db"
+    with pytest.raises(InputError) as err:
+        list(prefetch.records(f"sqlite:///{missing}", Selection()))
+    assert [p.message for p in err.value.problems] == [f"no MLflow store at {missing}"]
+
+
+def test_prefetch_switch(monkeypatch: pytest.MonkeyPatch):
+    from ci_carbon.sources.mlflow import prefetch
+
+    monkeypatch.setenv("CI_CARBON_PREFETCH", "0")
+    assert not prefetch.worth_it(10**6)
+    monkeypatch.setenv("CI_CARBON_PREFETCH", "1")
+    assert prefetch.worth_it(1)
+    monkeypatch.delenv("CI_CARBON_PREFETCH")
+    assert not prefetch.worth_it(prefetch.MIN_RUNS - 1)
