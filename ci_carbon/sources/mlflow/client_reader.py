@@ -96,7 +96,8 @@ class ClientReader:
             eid = wanted if wanted in found else by_name.get(wanted)
             if eid is None:
                 options = nearest(wanted, {normalise(n): n for n in by_name})
-                problems.append(InputProblem(self.uri, None, "--experiment", f"unknown experiment '{wanted}'",
+                hidden = " (or these credentials may not read it)" if _signed_in() else ""
+                problems.append(InputProblem(self.uri, None, "--experiment", f"unknown experiment '{wanted}'{hidden}",
                                              suggestion(options)))
             else:
                 chosen[eid] = found[eid]
@@ -150,6 +151,11 @@ class ClientReader:
             return {pair: points for pair, points in pool.map(one, wanted) if points}
 
 
+def _signed_in() -> bool:
+    """Credentials are set: a server with authentication hides what they may not read, as if it did not exist."""
+    return any(os.environ.get(name) for name in ("MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME"))
+
+
 def _matches_commit(record: RunRecord, commits: tuple[str, ...]) -> bool:
     if not commits:
         return True
@@ -158,4 +164,9 @@ def _matches_commit(record: RunRecord, commits: tuple[str, ...]) -> bool:
 
 
 def _first_line(text: str) -> str:
-    return (text or "").strip().splitlines()[0][:300] if text else "unknown error"
+    """The first line of an error, short; urllib3 names the cause last, so a long URL must not push it out."""
+    line = (text or "").strip().splitlines()[0] if text and text.strip() else "unknown error"
+    head, _, cause = line.partition("(Caused by ")
+    if cause:
+        return f"{head.split('?')[0][:160]}(caused by {cause[:130]}"
+    return line[:300]
