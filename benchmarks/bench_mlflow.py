@@ -262,8 +262,8 @@ def repeated(command: list[str], repeat: int) -> Result:
                   statistics.median(reads) if reads else None, results[0].runs, 0, "")
 
 
-def report_command(path: Path) -> list[str]:
-    return [sys.executable, "-m", "ci_carbon", "report", "--mlflow-uri", f"sqlite:///{path}", "--format", "json",
+def report_command(path: Path, fmt: str = "json") -> list[str]:
+    return [sys.executable, "-m", "ci_carbon", "report", "--mlflow-uri", f"sqlite:///{path}", "--format", fmt,
             "--output", os.devnull]
 
 
@@ -322,8 +322,9 @@ def main() -> None:
         probe = measure(report_command(path))
         if probe.code == 0:
             print("timing the report …", file=sys.stderr)
-            rows.append(("ci-carbon report --mlflow-uri sqlite:/// --format json",
-                         repeated(report_command(path), args.repeat)))
+            for fmt in ("markdown", "json"):
+                rows.append((f"ci-carbon report --mlflow-uri sqlite:/// --format {fmt}",
+                             repeated(report_command(path, fmt), args.repeat)))
         print(table(rows, args.runs))
         if probe.code != 0:
             last = probe.stderr.splitlines()[-1] if probe.stderr else ""
