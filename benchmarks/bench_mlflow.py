@@ -207,8 +207,49 @@ def case_client(path: str) -> int:
             return count
 
 
+def case_load(path: str) -> int:
+    """ci-carbon's whole source stage: read, power histories, every run → job (what precedes the estimate)."""
+    sys.path.insert(0, str(ROOT))
+    from ci_carbon.config import MlflowConfig
+    from ci_carbon.sources.mlflow.load import load
+    from ci_carbon.sources.mlflow.records import Selection
+
+    read = load(path if "://" in path else f"sqlite:///{path}", Selection(), MlflowConfig())
+    return read.runs
+
+
+def case_http_client(uri: str) -> int:
+    """MlflowClient.search_runs through a tracking server, all pages (the server's largest page, 50,000)."""
+    import mlflow
+    from mlflow.entities import ViewType
+
+    client = mlflow.MlflowClient(uri)
+    ids = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)]
+    count = 0
+    for start in range(0, len(ids), 100):
+        token = None
+        while True:
+            page = client.search_runs(ids[start:start + 100], run_view_type=ViewType.ALL, max_results=50_000,
+                                      page_token=token)
+            count += len(page)
+            token = page.token
+            if not token:
+                break
+    return count
+
+
+def case_http_reader(uri: str) -> int:
+    """ci-carbon's ClientReader through the same server: every run as a RunRecord, nothing else."""
+    sys.path.insert(0, str(ROOT))
+    from ci_carbon.sources.mlflow.client_reader import ClientReader
+    from ci_carbon.sources.mlflow.records import Selection
+
+    return sum(1 for _ in ClientReader(uri).runs(Selection()))
+
+
 CASES: dict[str, Callable[[str], int]] = {"raw": case_raw_sql, "sqlreader": case_sql_reader,
-                                          "pandas": case_pandas, "client": case_client}
+                                          "pandas": case_pandas, "client": case_client, "load": case_load,
+                                          "http_client": case_http_client, "http_reader": case_http_reader}
 
 
 def run_case(name: str, path: str) -> None:
@@ -267,6 +308,44 @@ def report_command(path: Path, fmt: str = "json") -> list[str]:
             "--output", os.devnull]
 
 
+def _through_server(path: Path, child: list[str], repeat: int) -> list[tuple[str, Result]]:
+    """The same store behind a real `mlflow server` (one worker): the client's own paging against ci-carbon."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    uri = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{path}",
+                               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                              env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{uri}/health", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("mlflow server did not start") from None
+                time.sleep(0.5)
+        rows = []
+        for label, case in (("through `mlflow server`: MlflowClient.search_runs, all pages", "http_client"),
+                            ("through `mlflow server`: ci-carbon ClientReader.runs", "http_reader")):
+            print(f"timing {label} …", file=sys.stderr)
+            rows.append((label, repeated([*child[:2], "--store", uri, "--case", case], repeat)))
+        print("timing the report through the server …", file=sys.stderr)
+        command = [sys.executable, "-m", "ci_carbon", "report", "--mlflow-uri", uri, "--output", os.devnull]
+        rows.append(("through `mlflow server`: ci-carbon report (Markdown, with power histories)",
+                     repeated(command, repeat)))
+        return rows
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def table(rows: list[tuple[str, Result]], runs: int) -> str:
     """Markdown table: seconds (wall and read alone), peak MB, × the raw SQL floor, how much faster than pandas."""
     floor = next(r for name, r in rows if name.startswith("raw SQL")).wall_s
@@ -291,6 +370,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100_000, help="runs in the generated store (default 100,000)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each case; the median is shown")
     parser.add_argument("--skip-mlflow", action="store_true", help="leave out the two (slow) MLflow cases")
+    parser.add_argument("--server", action="store_true",
+                        help="also start `mlflow server` on the store and time reading through it")
     parser.add_argument("--case", choices=sorted(CASES), help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
     parser.add_argument("--build", action="store_true", help=argparse.SUPPRESS)
@@ -312,7 +393,8 @@ def main() -> None:
         print(f"built {path.stat().st_size / 2**20:.0f} MB store in {time.perf_counter() - started:.1f} s: "
               + ", ".join(f"{v:,} {k}" for k, v in counts.items()), file=sys.stderr)
         child = [sys.executable, str(Path(__file__).resolve()), "--store", str(path), "--case"]
-        cases = [("raw SQL floor (sqlite3, same rows)", "raw"), ("SqlReader.runs, all runs", "sqlreader")]
+        cases = [("raw SQL floor (sqlite3, same rows)", "raw"), ("SqlReader.runs, all runs", "sqlreader"),
+                 ("source stage: load() = read + power histories + run → job", "load")]
         if not args.skip_mlflow:
             cases += [("mlflow.search_runs (pandas)", "pandas"), ("MlflowClient.search_runs, all pages", "client")]
         rows = []
@@ -325,6 +407,8 @@ def main() -> None:
             for fmt in ("markdown", "json"):
                 rows.append((f"ci-carbon report --mlflow-uri sqlite:/// --format {fmt}",
                              repeated(report_command(path, fmt), args.repeat)))
+        if args.server:
+            rows += _through_server(path, child, args.repeat)
         print(table(rows, args.runs))
         if probe.code != 0:
             last = probe.stderr.splitlines()[-1] if probe.stderr else ""

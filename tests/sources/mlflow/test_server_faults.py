@@ -36,6 +36,8 @@ CREDENTIALS = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_T
 EXPERIMENTS = "/api/2.0/mlflow/experiments/search"
 SEARCH = "/api/2.0/mlflow/runs/search"
 HISTORY = "/api/2.0/mlflow/metrics/get-history"
+BULK = "/ajax-api/2.0/mlflow/metrics/get-history-bulk"
+POWER = "system/gpu_0_power_usage_watts"
 TAGS = {"gpu": "Tesla T4", "cloud": "gcp", "region": "us-central1"}
 
 
@@ -357,13 +359,13 @@ def test_server_dying_after_the_first_page_leaves_no_report(proxy: FaultProxy, m
 def test_server_dying_during_history_reads_leaves_no_report(proxy: FaultProxy, measured: Experiment,
                                                             tmp_path: Path):
     """All runs are listed, then the power histories' connections are dropped: exit 3, not a report without them."""
-    proxy.rules[HISTORY] = lambda n: "close"
+    proxy.rules[BULK] = lambda n: "close"
     output = tmp_path / "report.md"
     result = cli("report", "--mlflow-uri", proxy.uri, "-e", measured.name, "--output", str(output),
                  env=retries(1))
     line = one_line(result, 3)
-    assert line.startswith(f"ci-carbon: MLflow at {proxy.uri} failed to read metric history: ")
-    assert proxy.hits[SEARCH] == 1 and proxy.hits[HISTORY] >= 2
+    assert line.startswith(f"ci-carbon: MLflow at {proxy.uri} failed to read metric histories: ")
+    assert proxy.hits[SEARCH] == 1 and proxy.hits[BULK] == 2 and proxy.hits[HISTORY] == 0
     assert not output.exists()
 
 
@@ -380,3 +382,44 @@ def test_request_never_answered_times_out(proxy: FaultProxy, tmp_path: Path):
     assert proxy.hits[EXPERIMENTS] == 2  # the first try and one retry, 2 s each
     assert 4 <= elapsed < 30
     assert not output.exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# metric histories in bulk, within the endpoint's limits
+
+
+def _energies(result: Result) -> dict[str, float]:
+    assert result.code == 0, result.err
+    return {j["id"]: j["energy_kwh"] for j in result.json()["jobs"]}
+
+
+def test_histories_come_in_bulk_and_without_it_one_run_at_a_time(proxy: FaultProxy, measured: Experiment):
+    """Five runs' power in one bulk request; a server without the endpoint (404) gets one request per run, and
+    the report is the same."""
+    bulk = _energies(cli("report", "--mlflow-uri", proxy.uri, "-e", measured.name, "--format", "json", env={}))
+    assert set(bulk) == measured.run_ids
+    assert (proxy.hits[BULK], proxy.hits[HISTORY]) == (1, 0)
+    proxy.rules[BULK] = lambda n: "404"
+    proxy.hits.clear()
+    single = _energies(cli("report", "--mlflow-uri", proxy.uri, "-e", measured.name, "--format", "json", env={}))
+    assert single == bulk
+    assert (proxy.hits[BULK], proxy.hits[HISTORY]) == (1, 5)
+
+
+def test_bulk_answers_cut_at_25000_points_are_read_again_in_parts(proxy: FaultProxy, mlflow_server: Server):
+    """The endpoint cuts its answer at 25,000 points without a word: a full answer is asked again in halves, and
+    a single run that long is read with the client's paging. Every point arrives."""
+    from ci_carbon.sources.mlflow.client_reader import ClientReader
+
+    client = mlflow.MlflowClient(mlflow_server.uri)
+    experiment = client.create_experiment(f"long-{uuid.uuid4().hex[:8]}")
+    long_run, short_run = (client.create_run(experiment, start_time=T0).info.run_id for _ in range(2))
+    points = [Metric(POWER, 100.0 + k % 7, T0 + 10 * S * (k + 1), k) for k in range(25_010)]
+    for start in range(0, len(points), 1000):  # log_batch takes 1,000 metrics a call
+        client.log_batch(long_run, metrics=points[start:start + 1000])
+    client.log_batch(short_run, metrics=points[:20])
+    got = ClientReader(proxy.uri).histories([long_run, short_run], [POWER])
+    assert len(got[(long_run, POWER)]) == 25_010 and len(got[(short_run, POWER)]) == 20
+    assert [p.step for p in got[(long_run, POWER)]] == list(range(25_010))
+    assert proxy.hits[BULK] == 3  # both runs (cut), then each alone: the long one cut again
+    assert proxy.hits[HISTORY] >= 1  # the long run through get-history's own paging
