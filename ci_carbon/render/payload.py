@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ci_carbon.core.model import Estimate
 from ci_carbon.render.environment import macro, plain
+from ci_carbon.render.filters import Records
 from ci_carbon.report import Report
 
 if TYPE_CHECKING:
@@ -172,7 +173,7 @@ def build(report: Report) -> dict[str, Any]:
     out = {
         "schema": SCHEMA,
         "tool": {"name": "ci-carbon", "version": report.tool_version},
-        "jobs": [job(e) for e in report.estimates],
+        "jobs": Records(report.estimates, job),
         "totals": _totals(report.totals),
         "recommendations": [
             {"kind": r.kind, "jobs": list(r.jobs), "saving_kg": _r(r.saving_kg), "text": advice_text(r)}
