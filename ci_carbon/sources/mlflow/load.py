@@ -2,6 +2,7 @@
 
 Order of work: one pass over the runs (tags, params, latest metrics), then metric histories only for runs that
 logged power and were not already annotated with the current data version, fetched in bulk per set of keys.
+Through direct SQL, :func:`load` streams (below) and a large read happens in a second process (:mod:`.prefetch`).
 
 :class:`RunStream` reads the same runs without holding them all (the quarterly summary of a large store): a first,
 light pass finds the sweep parents, then the runs come a chunk at a time, each converted exactly as :func:`load`
@@ -197,43 +198,13 @@ def survey(reader: RunReader, selection: Selection) -> Survey:
     from ci_carbon.sources.mlflow.sql_reader import SqlReader
 
     if isinstance(reader, SqlReader):
-        return _sql_survey(reader, selection)
+        return Survey(*reader.parents_and_count(selection))
     parents: set[str] = set()
     runs = 0
     for record in reader.runs(selection):
         runs += 1
         if record.tags.get(PARENT_TAG):
             parents.add(record.tags[PARENT_TAG])
-    return Survey(frozenset(parents), runs)
-
-
-def _sql_survey(reader, selection: Selection) -> Survey:
-    """:func:`survey` over the store's own tables, with the conditions (and the same checks) SqlReader.runs uses.
-
-    It reaches into the reader's database and selection helpers: it belongs in SqlReader as a public method.
-    """
-    from ci_carbon.sources.mlflow import sql_reader as sql
-
-    if not reader.supports(selection):
-        raise ValueError("SqlReader cannot apply an MLflow filter; use the client reader")
-    experiments = reader._experiments()
-    wanted = sql._wanted_experiments(experiments, selection, reader.uri)
-    if wanted is not None and not wanted:
-        return Survey(frozenset(), 0)
-    conditions, params = sql._conditions(selection, experiments, wanted)
-    conditions.append("r.experiment_id IN (SELECT e.experiment_id FROM experiments e)")  # as runs() skips orphans
-    where = "".join(f" AND {c}" for c in conditions)
-    count = "SELECT count(*) FROM runs r WHERE 1 = 1{ids}" + where
-    tags = ("SELECT DISTINCT t.value FROM tags t JOIN runs r ON r.run_uuid = t.run_uuid WHERE t.key = ?{ids}"
-            + where)
-    parents: set[str] = set()
-    runs = 0
-    id_chunks = sql._chunks(sorted(set(selection.run_ids)), sql.IN_CHUNK) if selection.run_ids else [()]
-    for chunk in id_chunks:
-        ids = f" AND r.run_uuid IN ({sql._marks(chunk)})" if chunk else ""
-        runs += int(reader._database.rows(count.format(ids=ids), [*chunk, *params])[0][0])
-        rows = reader._database.rows(tags.format(ids=ids), [PARENT_TAG, *chunk, *params])
-        parents.update(str(value) for (value,) in rows if value)
     return Survey(frozenset(parents), runs)
 
 

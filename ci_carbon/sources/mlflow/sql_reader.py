@@ -56,6 +56,7 @@ PAGE = 5000  # runs per page: bounds memory (a page with its tags, params and me
 IN_CHUNK = 900  # bound values per IN list: under SQLite's historical 999-variable limit, fine everywhere
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
 RUN_NAME_TAG = "mlflow.runName"
+PARENT_TAG = "mlflow.parentRunId"
 MIN_ABBREV = 7  # an abbreviated SHA shorter than git's default abbreviation matches only exactly
 NAN = math.nan  # one NaN object: records whose metrics are NaN then compare equal (dicts compare by identity first)
 
@@ -258,6 +259,34 @@ class SqlReader:
         conditions, params = _conditions(selection, experiments, wanted)
         for page in self._pages(selection, conditions, params):
             yield self._page_records(page, experiments)
+
+    def parents_and_count(self, selection: Selection) -> tuple[frozenset[str], int]:
+        """The runs that selected runs name as their parent (mlflow.parentRunId), and how many runs are selected.
+
+        Two small queries with the conditions (and the checks) :meth:`runs` uses, so that a stream can skip parent
+        runs and show progress before reading the first page.
+        """
+        if not self.supports(selection):
+            raise ValueError("SqlReader cannot apply an MLflow filter; use the client reader")
+        experiments = self._experiments()
+        wanted = _wanted_experiments(experiments, selection, self.uri)
+        if wanted is not None and not wanted:
+            return frozenset(), 0
+        conditions, params = _conditions(selection, experiments, wanted)
+        conditions.append("r.experiment_id IN (SELECT e.experiment_id FROM experiments e)")  # runs() skips orphans
+        where = "".join(f" AND {c}" for c in conditions)
+        count = "SELECT count(*) FROM runs r WHERE 1 = 1{ids}" + where
+        tags = ("SELECT DISTINCT t.value FROM tags t JOIN runs r ON r.run_uuid = t.run_uuid WHERE t.key = ?{ids}"
+                + where)
+        parents: set[str] = set()
+        runs = 0
+        id_chunks = _chunks(sorted(set(selection.run_ids)), IN_CHUNK) if selection.run_ids else [()]
+        for chunk in id_chunks:
+            ids = f" AND r.run_uuid IN ({_marks(chunk)})" if chunk else ""
+            runs += int(self._database.rows(count.format(ids=ids), [*chunk, *params])[0][0])
+            rows = self._database.rows(tags.format(ids=ids), [PARENT_TAG, *chunk, *params])
+            parents.update(str(value) for (value,) in rows if value)
+        return frozenset(parents), runs
 
     def _experiments(self) -> dict[int, _Experiment]:
         """All experiments (a small table): names for records, ids for the selection, stages for include_deleted."""
