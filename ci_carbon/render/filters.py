@@ -7,7 +7,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 _INERT = str.maketrans({
@@ -102,6 +102,33 @@ def csvrow(values: list[object]) -> str:
     return buf.getvalue().rstrip("\n")
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csvlines(rows: Iterable[Mapping[str, object]], columns: list[str], size: int = 1000) -> Iterator[str]:
+    """``columns`` of each row as CSV lines, ``size`` rows to a piece: one writer for a whole quarter's runs, and
+    pieces a streamed template writes as they come. Cells as :func:`csvrow` makes them."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    batch: list[list[object]] = []
+    for row in rows:
+        batch.append(["" if v is None else "'" + v if v.__class__ is str and v[:1] in _FORMULA else v
+                      for v in map(row.__getitem__, columns)])
+        if len(batch) == size:
+            yield _written(writer, buf, batch)
+            batch = []
+    if batch:
+        yield _written(writer, buf, batch)
+
+
+def _written(writer: Any, buf: io.StringIO, batch: list[list[object]]) -> str:
+    writer.writerows(batch)
+    text = buf.getvalue()
+    buf.seek(0)
+    buf.truncate()
+    return text
+
+
 def pick(mapping: dict, keys: list[str]) -> list[object]:
     """The values of ``keys`` in order: one CSV row from one JSON job."""
     return [mapping[k] for k in keys]
@@ -161,6 +188,7 @@ def tojson(value: dict) -> str:
     return joined.decode()
 
 
-FILTERS = {"sig": sig, "mass": mass, "energy": energy, "md": md, "mermaid": mermaid, "csvrow": csvrow, "pick": pick,
+FILTERS = {"sig": sig, "mass": mass, "energy": energy, "md": md, "mermaid": mermaid, "csvrow": csvrow,
+           "csvlines": csvlines, "pick": pick,
            "tojson": tojson, "dmass": dmass, "dpct": dpct, "number": number, "yamlstr": yamlstr, "ghdata": ghdata,
            "ghprop": ghprop}
