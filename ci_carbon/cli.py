@@ -53,6 +53,17 @@ def _bulk_allocation() -> Iterator[None]:
         gc.enable()
 
 
+REPORT_EXTENSIONS = {".md": "markdown", ".markdown": "markdown", ".json": "json", ".csv": "csv"}
+
+
+def format_of(output: str | None, extensions: dict[str, str]) -> str:
+    """The format a file's extension asks for when --format is not given (``-o report.json`` is JSON), else
+    Markdown: writing Markdown into a .json or .csv file is never what was meant."""
+    import os
+
+    return extensions.get(os.path.splitext(output or "")[1].lower(), "markdown")
+
+
 def _write(text: str, output: str | None) -> None:
     if output is None or output == "-":
         click.echo(text, nl=False)
@@ -256,11 +267,12 @@ def _compare_options(command: F) -> F:
 @click.option("--manifest", "manifest", metavar="FILE", help="YAML manifest of training jobs (version 1).")
 @_mlflow_options
 @_compare_options
-@click.option("--format", "fmt", type=click.Choice(["markdown", "json", "csv", "hf"]), default="markdown",
-              show_default=True, help="Output format (hf: a Hugging Face model card's co2_eq_emissions block).")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json", "csv", "hf"]), default=None,
+              help="Output format (hf: a Hugging Face model card's co2_eq_emissions block). Default: the --output "
+                   "file's extension (.json, .csv, .md), else markdown.")
 @click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output.")
 @_fail_cleanly
-def report(manifest: str | None, mlflow_uri: str | None, config: str | None, fmt: str, output: str | None,
+def report(manifest: str | None, mlflow_uri: str | None, config: str | None, fmt: str | None, output: str | None,
            base: str | None, approved: bool, labels: str | None, github_output: str | None, step_summary: bool,
            json_output: str | None, **options: object) -> None:
     """Estimate energy and emissions of planned jobs (--manifest) or of MLflow runs (--mlflow-uri).
@@ -273,6 +285,7 @@ def report(manifest: str | None, mlflow_uri: str | None, config: str | None, fmt
     if manifest and mlflow_uri:
         raise click.UsageError("give --manifest or --mlflow-uri, not both")
     limits = {k.removeprefix("budget_"): options.pop(k) for k in list(options) if k.startswith("budget_")}
+    fmt = fmt or format_of(output, REPORT_EXTENSIONS)
     settings = config_file.load(config)
     with _bulk_allocation():
         if manifest:

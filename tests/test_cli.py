@@ -62,3 +62,16 @@ def test_usage_errors_exit_2():
     assert run_cli("report", "--manifest", str(EXAMPLE), "--format", "pdf").code == 2
     assert run_cli("report").code == 2
     assert run_cli("nonsense").code == 2
+
+
+def test_output_extension_chooses_the_format_unless_format_is_given(tmp_path):
+    """`-o report.json` is JSON and `-o jobs.csv` CSV; --format still wins; anything else is Markdown."""
+    manifest = str(EXAMPLE)
+    for name, starts in (("r.json", '{\n  "schema": "ci-carbon/report/v1"'), ("r.csv", "name,source,id,"),
+                         ("r.md", "### 🌱 "), ("r.txt", "### 🌱 ")):
+        result = run_cli("report", "--manifest", manifest, "-o", str(tmp_path / name))
+        assert result.code == 0, result.err
+        assert (tmp_path / name).read_text(encoding="utf-8").startswith(starts), name
+    result = run_cli("report", "--manifest", manifest, "--format", "markdown", "-o", str(tmp_path / "forced.json"))
+    assert result.code == 0, result.err
+    assert (tmp_path / "forced.json").read_text(encoding="utf-8").startswith("### 🌱 ")

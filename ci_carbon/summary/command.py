@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 import click
 
-from ci_carbon.cli import _fail_cleanly, _mlflow_options
+from ci_carbon.cli import _fail_cleanly, _mlflow_options, format_of
 from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.summary.model import FIELDS, TAG_PREFIX
 
@@ -57,10 +57,12 @@ EXTENSIONS = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm
               ".json": "json"}
 
 
-def _targets(outputs: tuple[str, ...], fmt: str) -> list[tuple[str, str | None]]:
-    """(format, file) to write: --format to one --output (or stdout), or each of several files by its extension."""
+def _targets(outputs: tuple[str, ...], fmt: str | None) -> list[tuple[str, str | None]]:
+    """(format, file) to write: --format (else the file's extension) to one --output or stdout, or each of several
+    files by its extension."""
     if len(outputs) <= 1:
-        return [(fmt, outputs[0] if outputs else None)]
+        output = outputs[0] if outputs else None
+        return [(fmt or format_of(output, EXTENSIONS), output)]
     targets = []
     for output in outputs:
         found = EXTENSIONS.get(os.path.splitext(output)[1].lower())
@@ -120,15 +122,15 @@ def _write(pieces: Iterator[str], output: str | None) -> None:
 @click.option("--compare", "compare", multiple=True, metavar="WHAT",
               help="previous (the period before), year (the same period a year before) or none. Default: both, "
                    "where they have runs.")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "html", "csv", "json"]), default="markdown",
-              show_default=True, help="Markdown for an issue or wiki page, a self-contained HTML page with charts, "
-                                      "CSV with one row per run, or JSON (ci-carbon/summary/v1).")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "html", "csv", "json"]), default=None,
+              help="Markdown for an issue or wiki page, a self-contained HTML page with charts, CSV with one row per "
+                   "run, or JSON (ci-carbon/summary/v1). Default: the --output file's extension, else markdown.")
 @click.option("--output", "-o", "outputs", multiple=True, metavar="FILE",
               help="Write to FILE instead of standard output. Repeat it to write several formats from one read of "
                    "the store, each chosen by its extension (.md, .html, .csv, .json).")
 @_fail_cleanly
 def summary(quarter: str | None, mlflow_uri: str | None, config: str | None, manifest: str | None,
-            group_by: tuple[str, ...], compare: tuple[str, ...], fmt: str, outputs: tuple[str, ...],
+            group_by: tuple[str, ...], compare: tuple[str, ...], fmt: str | None, outputs: tuple[str, ...],
             since: str | None, until: str | None, **selection: object) -> None:
     """The organisation's training footprint for a quarter: totals with ranges, by team, project, region and
     hardware, month by month, against the quarter before and a year before, the largest runs, waste, data quality and

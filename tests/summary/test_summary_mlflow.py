@@ -237,3 +237,17 @@ def test_manifest_planned_jobs_join_the_period(store, tmp_path: Path):
     alone = run_summary("--manifest", str(manifest), "--quarter", "2026-Q3", "--format", "json")
     assert alone.code == 0, alone.err
     assert alone.json()["totals"]["jobs"] == 1
+
+
+def test_one_output_file_takes_its_format_from_the_extension(store, tmp_path: Path):
+    """`-o runs.csv` is the CSV (one row per run), not Markdown in a .csv file; --format still wins."""
+    runs = tmp_path / "runs.csv"
+    result = run_summary("--mlflow-uri", store.server.uri, *store.selection(), "--quarter", "2026-Q3", "-o", str(runs))
+    assert result.code == 0, result.err
+    header, *rows = runs.read_text(encoding="utf-8").splitlines()
+    assert header.startswith("started,month,id,name,") and rows
+    forced = tmp_path / "forced.csv"
+    result = run_summary("--mlflow-uri", store.server.uri, *store.selection(), "--quarter", "2026-Q3",
+                         "--format", "json", "-o", str(forced))
+    assert result.code == 0, result.err
+    assert forced.read_text(encoding="utf-8").startswith('{\n  "schema": "ci-carbon/summary/v1"')
