@@ -6,8 +6,9 @@ Exit codes (DESIGN.md): 0 success, 1 a budget failed, 2 bad input or usage, 3 a 
 from __future__ import annotations
 
 import gc
+import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from typing import ClassVar, TypeVar
@@ -59,18 +60,26 @@ REPORT_EXTENSIONS = {".md": "markdown", ".markdown": "markdown", ".json": "json"
 def format_of(output: str | None, extensions: dict[str, str]) -> str:
     """The format a file's extension asks for when --format is not given (``-o report.json`` is JSON), else
     Markdown: writing Markdown into a .json or .csv file is never what was meant."""
-    import os
 
     return extensions.get(os.path.splitext(output or "")[1].lower(), "markdown")
 
 
-def _write(text: str, output: str | None) -> None:
+def write_pieces(pieces: Iterable[str], output: str | None) -> None:
+    """Text to FILE (or stdout for None and '-') as it is made; a file left half-written by a failure is removed,
+    so nothing incomplete is taken for a report."""
     if output is None or output == "-":
-        click.echo(text, nl=False)
+        for piece in pieces:
+            click.echo(piece, nl=False)
         return
     try:
         with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            try:
+                for piece in pieces:
+                    handle.write(piece)
+            except BaseException:
+                handle.close()
+                os.remove(output)
+                raise
     except OSError as err:
         raise InputError([InputProblem(output, None, "--output", f"cannot be written: {err.strerror}")]) from None
 
@@ -139,7 +148,6 @@ def _mlflow_options(command: F) -> F:
 
 
 def _mlflow_uri(mlflow_uri: str | None) -> str:
-    import os
 
     uri = mlflow_uri or os.environ.get("MLFLOW_TRACKING_URI")
     if not uri:
@@ -201,7 +209,6 @@ def _manifest_report(manifest: str, base: str | None, repo: str):
 
 def _judge(result, settings, limits: dict, approved: bool, labels: str | None):
     """The budget's verdict, with approval from --approved, --labels and the pull request's event payload."""
-    import os
 
     if all(v is None for v in (*limits.values(), *settings.budget.limits().values())):
         return result  # no budget: nothing more to import or read
@@ -214,7 +221,6 @@ def _judge(result, settings, limits: dict, approved: bool, labels: str | None):
 
 def _hand_over(result, json_output: str | None, github_output: str | None, step_summary: bool) -> None:
     """What GitHub Actions reads after the report: the JSON file, step outputs, job summary, annotations."""
-    import os
 
     summary = os.environ.get("GITHUB_STEP_SUMMARY") if step_summary else None
     breaches = result.budget is not None and result.budget.breaches
@@ -280,7 +286,7 @@ def report(manifest: str | None, mlflow_uri: str | None, config: str | None, fmt
     With --base, compare with the pull request's base; with budget thresholds, exit 1 when one fails.
     """
     from ci_carbon import config as config_file
-    from ci_carbon.render.formats import render
+    from ci_carbon.render.formats import render_pieces
 
     if manifest and mlflow_uri:
         raise click.UsageError("give --manifest or --mlflow-uri, not both")
@@ -293,8 +299,7 @@ def report(manifest: str | None, mlflow_uri: str | None, config: str | None, fmt
         else:
             result = _mlflow_report(mlflow_uri, settings, base, options)
         result = _judge(result, settings, limits, approved, labels)
-        text = render(result, fmt)
-    _write(text, output)
+        write_pieces(render_pieces(result, fmt), output)
     _hand_over(result, json_output, github_output, step_summary)
     if result.budget is not None and result.budget.status == "fail":
         sys.exit(EXIT_BUDGET)

@@ -75,3 +75,20 @@ def test_output_extension_chooses_the_format_unless_format_is_given(tmp_path):
     result = run_cli("report", "--manifest", manifest, "--format", "markdown", "-o", str(tmp_path / "forced.json"))
     assert result.code == 0, result.err
     assert (tmp_path / "forced.json").read_text(encoding="utf-8").startswith("### 🌱 ")
+
+
+def test_a_report_that_fails_while_being_written_leaves_no_file(tmp_path):
+    """Pieces are written as they come (a 100,000-job JSON report is never held whole); a failure half-way
+    removes what was written, so no incomplete file is taken for a report."""
+    from ci_carbon.cli import write_pieces
+
+    def pieces():
+        yield '{\n  "jobs": [\n'
+        raise RuntimeError("the store went away")
+
+    target = tmp_path / "report.json"
+    with pytest.raises(RuntimeError, match="went away"):
+        write_pieces(pieces(), str(target))
+    assert not target.exists()
+    write_pieces(iter(["a", "b\n"]), str(target))
+    assert target.read_text(encoding="utf-8") == "ab\n"

@@ -168,27 +168,34 @@ def _dumps(item: object) -> bytes:
 def tojson(value: dict) -> str:
     """JSON with one top-level key per line and one record per line in lists of records.
 
-    Readable and diff-friendly (a changed job is a changed line), and fast: one orjson call per line. The lines are
-    joined once and decoded once (a 100,000-job report is 100 MB; every extra copy is another 100 MB).
+    Readable and diff-friendly (a changed job is a changed line), and fast: one orjson call per line.
     """
-    pieces = [b"{\n"]
+    return "".join(jsonpieces(value))
+
+
+def jsonpieces(value: dict, rows: int = 1000) -> Iterator[str]:
+    """:func:`tojson`'s text in pieces of up to ``rows`` records, for a template streamed to its file: a
+    100,000-job report is 100 MB of text that need never be held whole."""
+    yield "{\n"
     for index, (key, item) in enumerate(value.items()):
-        pieces += (b",\n" if index else b"", b"  ", _dumps(key), b": ")
+        head = (b",\n" if index else b"") + b"  " + _dumps(key) + b": "
         if (isinstance(item, Records) and len(item)) or (
                 isinstance(item, list) and item and all(isinstance(x, dict) for x in item)):
-            pieces.append(b"[\n    ")
+            pieces = [head, b"[\n    "]
             for row, record in enumerate(item):
                 pieces += (b",\n    " if row else b"", _dumps(record))
+                if len(pieces) >= 2 * rows:
+                    yield b"".join(pieces).decode()
+                    pieces = []
             pieces.append(b"\n  ]")
+            yield b"".join(pieces).decode()
         else:
-            pieces.append(_dumps(item))
-    pieces.append(b"\n}")
-    joined = b"".join(pieces)
-    del pieces
-    return joined.decode()
+            yield (head + _dumps(item)).decode()
+    yield "\n}"
 
 
 FILTERS = {"sig": sig, "mass": mass, "energy": energy, "md": md, "mermaid": mermaid, "csvrow": csvrow,
            "csvlines": csvlines, "pick": pick,
-           "tojson": tojson, "dmass": dmass, "dpct": dpct, "number": number, "yamlstr": yamlstr, "ghdata": ghdata,
+           "tojson": tojson, "jsonpieces": jsonpieces, "dmass": dmass, "dpct": dpct, "number": number,
+           "yamlstr": yamlstr, "ghdata": ghdata,
            "ghprop": ghprop}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ci_carbon.render import payload
 from ci_carbon.render.environment import environment
 from ci_carbon.report import Report
@@ -13,9 +15,19 @@ CHART_SLICES = 8  # jobs in the Mermaid pie before the rest are grouped
 
 
 def render(report: Report, fmt: str) -> str:
-    env = environment()
+    return "".join(render_pieces(report, fmt))
+
+
+def render_pieces(report: Report, fmt: str) -> Iterator[str]:
+    """The report in pieces as its template makes them: JSON a thousand jobs at a time (100,000 jobs are 100 MB,
+    written as they come rather than held), the other formats whole."""
     if fmt == "json":
-        return env.get_template("report.json.j2").render(payload=payload.build(report))
+        return environment().get_template("report.json.j2").generate(payload=payload.build(report))
+    return iter((_render_whole(report, fmt),))
+
+
+def _render_whole(report: Report, fmt: str) -> str:
+    env = environment()
     if fmt == "csv":
         return env.get_template("report.csv.j2").render(jobs=[payload.job(e) for e in report.estimates],
                                                         changes=payload.change_cells(report))

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 import click
 
-from ci_carbon.cli import _fail_cleanly, _mlflow_options, format_of
+from ci_carbon.cli import _fail_cleanly, _mlflow_options, format_of, write_pieces
 from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.summary.model import FIELDS, TAG_PREFIX
 
@@ -98,19 +98,6 @@ def _progress(label: str, total: int) -> Iterator:
         yield bar.update
 
 
-def _write(pieces: Iterator[str], output: str | None) -> None:
-    if output is None or output == "-":
-        for piece in pieces:
-            click.echo(piece, nl=False)
-        return
-    try:
-        with open(output, "w", encoding="utf-8") as handle:
-            for piece in pieces:
-                handle.write(piece)
-    except OSError as err:
-        raise InputError([InputProblem(output, None, "--output", f"cannot be written: {err.strerror}")]) from None
-
-
 @click.command("summary")
 @click.option("--quarter", "-q", metavar="YYYY-QN", help="Quarter to summarise, in UTC: 2026-Q3, last (the default: "
               "the latest complete quarter) or current. Runs belong to the quarter in which they started.")
@@ -159,4 +146,4 @@ def summary(quarter: str | None, mlflow_uri: str | None, config: str | None, man
     with Spill(keep_runs=any(f == "csv" for f, _ in targets)) as spill:
         result = summarise(request, period, spill, _progress)
         for target_format, output in targets:
-            _write(render(result, target_format), output)
+            write_pieces(render(result, target_format), output)
