@@ -375,3 +375,26 @@ def test_prefetch_switch(monkeypatch: pytest.MonkeyPatch):
     assert prefetch.worth_it(1)
     monkeypatch.delenv("CI_CARBON_PREFETCH")
     assert not prefetch.worth_it(prefetch.MIN_RUNS - 1)
+
+
+def test_prefetch_frames_cut_short_end_the_read_and_the_exit_code_decides():
+    """A child that dies mid-page leaves a short frame: reading stops there, and its exit code (not a clean end)
+    says what happened: 3 is the store failing (exit 3 for the CLI), 2 the user's mistake."""
+    import io
+    import pickle
+
+    from ci_carbon.errors import SourceUnreachable
+    from ci_carbon.sources.mlflow import prefetch
+
+    blob = pickle.dumps([("a",)])
+    whole = len(blob).to_bytes(prefetch.HEADER, "little") + blob
+    assert prefetch._page(io.BytesIO(whole)) == [("a",)]
+    assert prefetch._page(io.BytesIO(whole[:-1])) is None
+    assert prefetch._page(io.BytesIO(whole[:3])) is None
+    assert prefetch._page(io.BytesIO(b"")) is None
+    with pytest.raises(SourceUnreachable, match="reading the MLflow store stopped: DatabaseError: disk I/O error"):
+        prefetch._fail(3, "DatabaseError: disk I/O error\n", "sqlite:///x.db")
+    with pytest.raises(SourceUnreachable, match="ended with exit code -9"):
+        prefetch._fail(-9, "", "sqlite:///x.db")
+    with pytest.raises(InputError):
+        prefetch._fail(2, "unknown experiment 'x'", "sqlite:///x.db")
