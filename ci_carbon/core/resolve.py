@@ -12,7 +12,7 @@ dozen times, not 10,000.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 from ci_carbon.core import tables
@@ -395,7 +395,7 @@ class _Shape(NamedTuple):
     guessed: tuple[str, ...]
 
 
-@cache
+@lru_cache(maxsize=8192)  # bounded: runs that each log their own intensity or PUE are each a shape
 def _shape(hardware: str | None, instance_type: str | None, provider: str | None, count: int | None,
            region: str | None, country: str | None, state: str | None, carbon_intensity: float | None,
            pue: float | None, file: str, measured: bool, reported_power: bool, total_energy: bool,
