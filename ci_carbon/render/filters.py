@@ -86,11 +86,14 @@ def mermaid(text: object) -> str:
     return "".join(ch if _MERMAID_SAFE.match(ch) else f"#{ord(ch)};" for ch in " ".join(str(text).split()))
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet starts a formula with
+
+
 def _cell(value: object) -> object:
     """A CSV cell; text a spreadsheet would run as a formula gets a leading quote (OWASP CSV injection)."""
     if value is None:
         return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if isinstance(value, str) and value[:1] in _FORMULA:
         return "'" + value
     return value
 
@@ -102,9 +105,6 @@ def csvrow(values: list[object]) -> str:
     return buf.getvalue().rstrip("\n")
 
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
 def csvlines(rows: Iterable[Mapping[str, object]], columns: list[str], size: int = 1000) -> Iterator[str]:
     """``columns`` of each row as CSV lines, ``size`` rows to a piece: one writer for a whole quarter's runs, and
     pieces a streamed template writes as they come. Cells as :func:`csvrow` makes them."""
@@ -112,8 +112,7 @@ def csvlines(rows: Iterable[Mapping[str, object]], columns: list[str], size: int
     writer = csv.writer(buf, lineterminator="\n")
     batch: list[list[object]] = []
     for row in rows:
-        batch.append(["" if v is None else "'" + v if v.__class__ is str and v[:1] in _FORMULA else v
-                      for v in map(row.__getitem__, columns)])
+        batch.append([_cell(row[column]) for column in columns])
         if len(batch) == size:
             yield _written(writer, buf, batch)
             batch = []
