@@ -210,19 +210,21 @@ def case_client(path: str) -> int:
 def case_load(path: str) -> int:
     """ci-carbon's whole source stage: read, power histories, every run → job (what precedes the estimate).
 
-    With the cyclic GC paused, as `ci-carbon report` runs it (cli._bulk_allocation): 100,000 specs otherwise cost
-    a second of full collections that find nothing.
+    With the cyclic GC paused, as `ci-carbon report` runs it (cli.report.bulk_allocation): 100,000 specs otherwise
+    cost a second of full collections that find nothing.
     """
     import gc
 
     gc.disable()
     sys.path.insert(0, str(ROOT))
-    from ci_carbon.config import MlflowConfig
-    from ci_carbon.sources.mlflow.load import load
+    from ci_carbon.core.settings import MlflowConfig
+    from ci_carbon.sources.mlflow.load import RunStream
     from ci_carbon.sources.mlflow.records import Selection
 
-    read = load(path if "://" in path else f"sqlite:///{path}", Selection(), MlflowConfig())
-    return read.runs
+    stream = RunStream(path if "://" in path else f"sqlite:///{path}", Selection(), MlflowConfig())
+    for _ in stream:
+        pass
+    return stream.survey.runs
 
 
 def case_http_client(uri: str) -> int:

@@ -1,11 +1,14 @@
-"""Errors that end a command with a documented exit code.
+"""Errors that end a command with a documented exit code (DESIGN.md: 0 ok, 1 a budget failed and nothing else,
+2 bad input or usage, 3 a source or forge unreachable after retries, 4 an internal error).
 
 Every user mistake becomes an :class:`InputProblem` (one line: file, line, field, message, suggestion);
 the CLI prints them and exits 2. Services that cannot be reached raise :class:`SourceUnreachable` (exit 3).
+Anything else that escapes a command is a bug: the CLI's top-level handler says so in one line and exits 4.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -13,6 +16,18 @@ EXIT_OK = 0
 EXIT_BUDGET = 1
 EXIT_INPUT = 2
 EXIT_UNREACHABLE = 3
+EXIT_INTERNAL = 4
+
+
+# Characters that would make a line say something other than its text: line breaks and other controls, bidi
+# overrides and isolates, zero-width characters. Shown as escapes instead (U+202E becomes "\\u202e").
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+_BREAKS = re.compile(r"[\t\n\r]+")
+
+
+def one_line(text: str) -> str:
+    """``text`` as one inert line: line breaks become spaces, invisible and direction-changing characters escapes."""
+    return _HIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", _BREAKS.sub(" ", text))
 
 
 class InputProblem(NamedTuple):

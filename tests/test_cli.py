@@ -80,7 +80,7 @@ def test_output_extension_chooses_the_format_unless_format_is_given(tmp_path):
 def test_a_report_that_fails_while_being_written_leaves_no_file(tmp_path):
     """Pieces are written as they come (a 100,000-job JSON report is never held whole); a failure half-way
     removes what was written, so no incomplete file is taken for a report."""
-    from ci_carbon.cli import write_pieces
+    from ci_carbon.cli.output import write_pieces
 
     def pieces():
         yield '{\n  "jobs": [\n'

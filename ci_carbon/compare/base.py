@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from typing import TYPE_CHECKING, NamedTuple
 
-from ci_carbon.core.model import JobSpec
+from ci_carbon.core.review import BasePoint
 from ci_carbon.errors import InputError, InputProblem
 
 if TYPE_CHECKING:
@@ -24,25 +23,6 @@ DEEPEN_START = 32  # commits fetched by the first `git fetch --deepen`; doubled 
 DEEPEN_CAP = 4096  # the largest single step: about 8,000 commits fetched in all before giving up
 FULL_HISTORY = "check out the full history (actions/checkout: `fetch-depth: 0`) or run `git fetch --unshallow`"
 _SHA = re.compile(r"[0-9a-fA-F]{7,40}")
-
-
-class BasePoint(NamedTuple):
-    """The commit a pull request is compared with."""
-
-    ref: str  # the base as the user named it (origin/main, a SHA)
-    sha: str  # the merge-base of HEAD and ref
-    head: str  # HEAD's SHA
-    deepened: int = 0  # commits fetched with `git fetch --deepen` to find the merge-base in a shallow clone
-
-
-class Baseline(NamedTuple):
-    """What the head is compared with: a manifest at the merge-base, or the MLflow runs of that commit."""
-
-    point: BasePoint
-    source: str  # manifest | mlflow
-    path: str = ""  # manifest: the repository-relative path read at the base
-    renamed_from: str = ""  # manifest: the old path when the pull request renamed the manifest
-    found: bool = True  # the manifest existed at the base / the base commit has runs
 
 
 class BaseManifest(NamedTuple):
@@ -204,24 +184,3 @@ def manifest_at(repo: git.Repo, point: BasePoint, manifest: str) -> BaseManifest
 def label(point: BasePoint, path: str) -> str:
     """How a problem in the base's manifest names it: the file and the commit it was read from."""
     return f"{path} (base {point.sha[:7]})"
-
-
-def specs_at_base(text: str, where: str) -> list[JobSpec]:
-    """The jobs of the base's manifest; its problems are reported under ``where``, not a temporary file.
-
-    The manifest reader takes a path, so the text goes through a private temporary file; every origin and
-    problem is then relabelled so that nothing a user sees names that file.
-    """
-    from ci_carbon.sources import manifest as manifest_source
-
-    with tempfile.TemporaryDirectory(prefix="ci-carbon-base-") as folder:
-        path = os.path.join(folder, "manifest.yaml")
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        try:
-            specs, problems = manifest_source.read(path)
-        except InputError as err:
-            problems, specs = err.problems, []
-    if problems:
-        raise InputError([p._replace(file=where) for p in problems])
-    return [s._replace(origin=s.origin._replace(file=where)) for s in specs]

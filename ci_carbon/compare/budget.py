@@ -10,41 +10,13 @@ so a deliberate increase can merge while the check still says what it cost.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import NamedTuple
 
-from ci_carbon.config import BUDGET_KG, BUDGET_PERCENT, BudgetConfig
 from ci_carbon.core.model import Origin
-from ci_carbon.report import Report
+from ci_carbon.core.report import Report
+from ci_carbon.core.review import Breach, Budget
+from ci_carbon.core.settings import BUDGET_KG, BUDGET_PERCENT, BudgetConfig
 
 THRESHOLDS = (*BUDGET_KG, *BUDGET_PERCENT)
-
-
-class Breach(NamedTuple):
-    """One threshold exceeded."""
-
-    threshold: str  # the setting's name: fail_kg, job_warn_kg, warn_percent …
-    level: str  # warn | fail
-    scope: str  # total | increase | job
-    limit: float
-    actual: float
-    unit: str  # kg | %
-    job: str = ""
-    origin: Origin | None = None  # where the job is written (annotations point there)
-
-    @property
-    def over_by(self) -> float:
-        return self.actual - self.limit
-
-
-class Budget(NamedTuple):
-    status: str  # pass | warn | fail
-    limit_kg: float | None  # the tightest limit on the total in kg (a relative one converted), failure first
-    limits: Mapping[str, float | None]  # every threshold by name; None: not set
-    breaches: tuple[Breach, ...]
-    approve_label: str
-    approved_by: str = ""  # flag | label: an approval turned a failure into a warning
-    unchecked: tuple[str, ...] = ()  # relative thresholds that could not be checked (no base, or a base at 0 kg)
-    changed_only: bool = False  # per-job thresholds looked only at added and changed jobs
 
 
 def merge(cli: Mapping[str, float | None], config: BudgetConfig) -> dict[str, float | None]:
@@ -102,7 +74,7 @@ def evaluate(report: Report, limits: Mapping[str, float | None], approve_label: 
     if all(limits.get(k) is None for k in THRESHOLDS):
         return None
     comparison = report.comparison
-    breaches = [_check(limits, ("fail_kg", "warn_kg"), report.totals["emissions_kg"], "total", "kg")]
+    breaches = [_check(limits, ("fail_kg", "warn_kg"), report.totals.emissions_kg, "total", "kg")]
     unchecked: tuple[str, ...] = ()
     relative = tuple(k for k in ("fail_percent", "warn_percent") if limits.get(k) is not None)
     if comparison is not None and comparison.percent is not None:
@@ -112,6 +84,6 @@ def evaluate(report: Report, limits: Mapping[str, float | None], approve_label: 
     found = [b for b in breaches if b is not None] + _job_breaches(report, limits)
     status = "fail" if any(b.level == "fail" for b in found) else "warn" if found else "pass"
     approved = approved_by if status == "fail" else ""
-    base_kg = comparison.totals["emissions_kg"] if comparison is not None else None
+    base_kg = comparison.totals.emissions_kg if comparison is not None else None
     return Budget("warn" if approved else status, _limit_kg(limits, base_kg), dict(limits), tuple(found),
                   approve_label, approved, unchecked, comparison is not None)

@@ -9,52 +9,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from typing import NamedTuple
 
-from ci_carbon.compare.base import Baseline
+from ci_carbon.core.fields import FIELDS
 from ci_carbon.core.model import Estimate
-from ci_carbon.report import Report
-from ci_carbon.sources.manifest import FIELDS
+from ci_carbon.core.report import Report
+from ci_carbon.core.review import Baseline, Comparison, JobChange
 
-KINDS = ("added", "removed", "changed", "unchanged")
 # what a job says about itself; a change in any of these is a change of the job (its origin, a line, is not)
 COMPARED = (*(f for f in FIELDS if f != "name"), "status", "measured_power_w", "reported_energy_kwh")
 SAME_KG = 1e-9  # below this two emissions are the same number (sums in another order)
-
-
-class JobChange(NamedTuple):
-    name: str
-    kind: str  # added | removed | changed | unchanged
-    base_kg: float
-    head_kg: float
-    fields: tuple[str, ...] = ()  # the fields that differ (changed jobs)
-
-    @property
-    def delta_kg(self) -> float:
-        return self.head_kg - self.base_kg
-
-    @property
-    def percent(self) -> float | None:
-        """Relative change in %; None for an added job (nothing to divide by)."""
-        return self.delta_kg / self.base_kg * 100 if self.base_kg > 0 else None
-
-
-class Comparison(NamedTuple):
-    baseline: Baseline
-    totals: Mapping[str, float]  # the base's totals (same keys as a report's)
-    changes: tuple[JobChange, ...]  # added, removed and changed first (largest |delta| first), then unchanged
-    delta_kg: float
-    percent: float | None  # None when the base emitted nothing
-
-    def count(self, kind: str) -> int:
-        return sum(1 for c in self.changes if c.kind == kind)
-
-    def counts(self) -> dict[str, int]:
-        """Jobs of each kind that has any, in the order a reader wants them: added, removed, changed, unchanged."""
-        return {kind: n for kind in KINDS if (n := self.count(kind))}
-
-    def of(self, kind: str) -> list[JobChange]:
-        return [c for c in self.changes if c.kind == kind]
 
 
 def _value(value: object) -> object:
@@ -99,7 +62,7 @@ def compare(base: Report, head: Report, baseline: Baseline) -> Comparison:
     base_groups, head_groups = _by_name(base.estimates), _by_name(head.estimates)
     changes = [_change(name, base_groups.get(name, []), head_groups.get(name, []))
                for name in {*base_groups, *head_groups}]
-    base_kg = base.totals["emissions_kg"]
-    delta = head.totals["emissions_kg"] - base_kg
+    base_kg = base.totals.emissions_kg
+    delta = head.totals.emissions_kg - base_kg
     percent = delta / base_kg * 100 if base_kg > 0 else None
-    return Comparison(baseline, dict(base.totals), tuple(sorted(changes, key=_order)), delta, percent)
+    return Comparison(baseline, base.totals, tuple(sorted(changes, key=_order)), delta, percent)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 
+from ci_carbon.assemble import assemble, report_of
 from ci_carbon.compare import base, delta
 from ci_carbon.compare import budget as gate
-from ci_carbon.compare.base import Baseline, BasePoint
-from ci_carbon.config import BudgetConfig, inverted_pairs
+from ci_carbon.core.report import Report, SourceInfo
+from ci_carbon.core.review import Baseline, BasePoint
+from ci_carbon.core.settings import BudgetConfig, inverted_pairs
 from ci_carbon.errors import InputError, InputProblem
-from ci_carbon.report import Report, Source, build
+from ci_carbon.sources.manifest import ManifestSource
 
 
 def manifest_against_base(head: Report, manifest: str, ref: str, repo_path: str) -> Report:
@@ -21,8 +23,10 @@ def manifest_against_base(head: Report, manifest: str, ref: str, repo_path: str)
     repo, point = base.find(ref, repo_path)
     found = base.manifest_at(repo, point, manifest)
     where = base.label(point, found.path)
-    specs = base.specs_at_base(found.text, where) if found.text is not None else []
-    base_report = build(specs, Source("manifest", where, read=len(specs)))
+    if found.text is None:  # the manifest did not exist at the base: every job is added
+        base_report = report_of((), SourceInfo("manifest", where))
+    else:
+        base_report = assemble(ManifestSource(where, text=found.text))
     baseline = Baseline(point, "manifest", found.path, found.renamed_from, found.text is not None)
     return head._replace(comparison=delta.compare(base_report, head, baseline))
 

@@ -7,9 +7,6 @@ the lows, the product of the highs): conservative, and easy to check by hand.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from operator import attrgetter
-
 from ci_carbon.core.model import Estimate, Job
 
 
@@ -39,19 +36,3 @@ def estimate(job: Job) -> Estimate:
         emissions_kg_market=emissions * (1.0 - job.renewable_matching),
         embodied_kg=job.embodied_kg_per_device_hour * job.device_hours * job.runs,
     )
-
-
-TOTAL_KEYS = (
-    "energy_kwh", "energy_kwh_low", "energy_kwh_high", "emissions_kg", "emissions_kg_low", "emissions_kg_high",
-    "emissions_kg_market", "embodied_kg",
-)
-
-
-_TOTALLED = attrgetter(*TOTAL_KEYS)
-
-
-def totals(estimates: Iterable[Estimate]) -> dict[str, float]:
-    """Sums over jobs; ranges add up as bounds (every job at its low, every job at its high)."""
-    columns = list(zip(*map(_TOTALLED, estimates), strict=True)) or [()] * len(TOTAL_KEYS)
-    count = len(columns[0])
-    return {"jobs": count, **{key: sum(column, 0.0) for key, column in zip(TOTAL_KEYS, columns, strict=True)}}

@@ -6,9 +6,11 @@ into a :class:`Job` (every factor chosen, with its provenance) and turns that in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import NamedTuple
+
+from ci_carbon.errors import InputProblem
 
 EMPTY: Mapping = MappingProxyType({})  # the shared, read-only default for mapping fields
 
@@ -141,3 +143,27 @@ class Estimate(NamedTuple):
     emissions_kg_high: float
     emissions_kg_market: float
     embodied_kg: float
+
+
+class Skipped(NamedTuple):
+    """An input that was read but not estimated, and why (words in templates/notices.j2); reports list these."""
+
+    name: str
+    id: str
+    code: str  # parent | no_times | no_hardware | unresolved | …
+    detail: str = ""
+
+
+class Chunk(NamedTuple):
+    """Consecutive jobs of a source, as its stream hands them on; a source of any size is a stream of these.
+
+    ``problems`` are a strict source's own findings (a manifest's schema errors): the user's to fix, reported with
+    every lookup problem of the jobs before anything is estimated. ``siblings`` names, for each run that could be a
+    trial of a search nobody declared (same experiment, same parameter names), its candidate group and parameter
+    key; whether a group is a search is known only once the whole stream has been seen, so the advice decides.
+    """
+
+    specs: Sequence[JobSpec]
+    skipped: Sequence[Skipped] = ()
+    problems: Sequence[InputProblem] = ()
+    siblings: Mapping[str, tuple[str, str]] = EMPTY

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ci_carbon.core.report import Report
 from ci_carbon.render import payload
 from ci_carbon.render.environment import environment
-from ci_carbon.report import Report
 
 FORMATS = ("markdown", "json", "csv", "hf")
 TABLE_ROWS = 10  # jobs shown before the rest collapse into <details>

@@ -7,16 +7,14 @@ free of binary noise; the units are the ones the keys name.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ci_carbon.core.model import Estimate
+from ci_carbon.core.report import Report
+from ci_carbon.core.review import Budget, Comparison
+from ci_carbon.core.totals import ESTIMATE_KEYS, Totals
 from ci_carbon.render.environment import macro, plain
 from ci_carbon.render.filters import Records
-from ci_carbon.report import Report
-
-if TYPE_CHECKING:
-    from ci_carbon.compare.budget import Budget
-    from ci_carbon.compare.delta import Comparison
 
 SCHEMA = "ci-carbon/report/v1"
 
@@ -95,8 +93,9 @@ def job(est: Estimate) -> dict[str, Any]:
     }
 
 
-def _totals(totals: dict[str, float]) -> dict[str, Any]:
-    return {k: (v if k == "jobs" else _r(v)) for k, v in totals.items()}
+def _totals(totals: Totals) -> dict[str, Any]:
+    """The contract's totals: the job count and the sums of the estimate's keys (a summary's also has its hours)."""
+    return {"jobs": totals.jobs, **{k: _r(getattr(totals, k)) for k in ESTIMATE_KEYS}}
 
 
 def _maybe(value: float | None) -> float | None:
@@ -107,7 +106,7 @@ def comparison(c: Comparison) -> dict[str, Any]:
     """The contract's ``baseline`` and ``delta``, and what else a reviewer's tool needs: the base and each change."""
     b = c.baseline
     return {
-        "baseline": _totals(dict(c.totals)),
+        "baseline": _totals(c.totals),
         "delta": {"emissions_kg": _r(c.delta_kg), "percent": _maybe(c.percent)},
         "comparison": {
             "source": b.source, "base_ref": b.point.ref, "merge_base": b.point.sha, "head": b.point.head,

@@ -123,9 +123,9 @@ def read_text(path: str) -> str:
                                                          "save it as UTF-8")]) from None
 
 
-def load(path: str) -> Located | None:
-    """Parse one YAML document; None for an empty file."""
-    text = read_text(path)
+def load(path: str, text: str | None = None) -> Located | None:
+    """Parse one YAML document (the file at ``path``, or ``text`` named by it); None for an empty document."""
+    text = read_text(path) if text is None else text
     loader = yaml.CSafeLoader(text)
     try:
         root = loader.get_single_node()

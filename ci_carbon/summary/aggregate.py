@@ -3,31 +3,29 @@
 Each estimate is turned into its contribution once and added to every tally it belongs to (the period, its month,
 its group along each --group-by entry, its status, its data-quality basis); then it is dropped. What needs every run
 at the end (the CSV, duplicates) goes to the :class:`~ci_carbon.summary.spill.Spill`; the top runs are a running
-top 10; recommendations are merged by :class:`~ci_carbon.summary.advice.Merger`.
+top 10; recommendations come from the report's own advice folds (ci_carbon.assemble.Folds).
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 
+from ci_carbon.assemble import Folds
 from ci_carbon.core.equivalents import equivalents
-from ci_carbon.core.model import Estimate, Factor
-from ci_carbon.report import Report
-from ci_carbon.summary import advice
+from ci_carbon.core.model import Estimate, Skipped
+from ci_carbon.core.report import SourceInfo
+from ci_carbon.core.totals import Totals
 from ci_carbon.summary.model import (
     BASES,
-    EMPTY_TAGS,
     Breakdown,
     Group,
     Month,
     Quality,
     Run,
     Skips,
-    SourceInfo,
     Summary,
-    Totals,
     accumulate,
     basis,
     compare,
@@ -60,7 +58,7 @@ class Tallies:
         self.bases: dict[str, list[float]] = {b: tally() for b in BASES}
         self.guessed = tally()
 
-    def add(self, est: Estimate, tags: Mapping[str, str]) -> None:
+    def add(self, est: Estimate) -> None:
         part = contribution(est)
         accumulate(self.total, part)
         month = _month(est.job.spec.started)
@@ -75,7 +73,7 @@ class Tallies:
         if est.job.guessed:
             accumulate(self.guessed, part)
         for dim, groups in self.groups.items():
-            key = tuple([value(est, field, tags) for field in dim])
+            key = tuple([value(est, field) for field in dim])
             accumulate(_slot(groups, key), part)
 
 
@@ -98,38 +96,23 @@ def _month(started: int | None) -> str:
 
 
 class Collector:
-    """Everything the summarised period needs beyond its sums: top runs, advice, skipped runs, factors, rows."""
+    """What the summarised period needs beyond the folds: its sums, the top runs, the rows, where runs came from."""
 
     def __init__(self, dims: Dims, tag_names: Sequence[str], spill: Spill):
         self.tallies = Tallies(dims)
         self.tag_names = tuple(tag_names)
         self.spill = spill
         self.top: list[Run] = []
-        self.merger = advice.Merger()
-        self.skips: dict[str, int] = {}
-        self.examples: dict[str, list[str]] = {}
-        self.factors: set[Factor] = set()
         self.sources: dict[tuple[str, str], SourceInfo] = {}
 
-    def add(self, report: Report, tags: Mapping[str, Mapping[str, str]] | None = None,
-            siblings: dict[str, tuple[str, str]] | None = None) -> None:
-        """One chunk's report (its runs estimated and advised on) and, for MLflow, its runs' tags and sibling groups."""
-        tags = tags or {}
+    def add(self, estimates: Sequence[Estimate]) -> None:
+        """One chunk's estimates, largest first."""
         rows = []
-        for est in report.estimates:
-            run_tags = tags.get(est.job.spec.id, EMPTY_TAGS)
-            self.tallies.add(est, run_tags)
-            rows.append(run_row(est, run_tags, self.tag_names))
-        self.top = sorted([*self.top, *rows[:TOP]], key=_rank)[:TOP]  # the report's estimates come largest first
-        self.spill.add(rows, filter(None, map(advice.candidate, report.estimates)))
-        self.merger.add_chunk(report.recommendations, report.estimates)
-        self.merger.add_runs(siblings or {}, report.estimates)
-        for skip in report.skipped:
-            self.skips[skip.code] = self.skips.get(skip.code, 0) + 1
-            names = self.examples.setdefault(skip.code, [])
-            bisect.insort(names, skip.name)
-            del names[EXAMPLES:]
-        self.factors.update(f for f in report.factors if f.kind != "equivalent")
+        for est in estimates:
+            self.tallies.add(est)
+            rows.append(run_row(est, self.tag_names))
+        self.top = sorted([*self.top, *rows[:TOP]], key=_rank)[:TOP]
+        self.spill.add(rows)
 
     def source(self, info: SourceInfo) -> None:
         key = (info.kind, info.where)
@@ -157,7 +140,18 @@ def _share(part: float, whole: float) -> float:
     return part / whole if whole else 0.0
 
 
-def finish(period: Period, collector: Collector, previous: tuple[Period, Tallies] | None,
+def _skips(skipped: Sequence[Skipped]) -> Skips:
+    counts: dict[str, int] = {}
+    examples: dict[str, list[str]] = {}
+    for skip in skipped:
+        counts[skip.code] = counts.get(skip.code, 0) + 1
+        names = examples.setdefault(skip.code, [])
+        bisect.insort(names, skip.name)
+        del names[EXAMPLES:]
+    return Skips(dict(sorted(counts.items())), {code: tuple(names) for code, names in sorted(examples.items())})
+
+
+def finish(period: Period, collector: Collector, folds: Folds, previous: tuple[Period, Tallies] | None,
            year_ago: tuple[Period, Tallies] | None, compared: tuple[str, ...]) -> Summary:
     """The summary of the period: pure arithmetic over what was collected."""
     sums = collector.tallies
@@ -173,7 +167,6 @@ def finish(period: Period, collector: Collector, previous: tuple[Period, Tallies
     statuses = tuple(sorted((Group((("status", status),), totals(running), _share(running[4], whole))
                              for status, running in sums.statuses.items()),
                             key=lambda g: (-g.totals.emissions_kg, g.by)))
-    duplicates = advice.duplicates(collector.spill.candidates())
     return Summary(
         period=period,
         totals=total,
@@ -186,10 +179,9 @@ def finish(period: Period, collector: Collector, previous: tuple[Period, Tallies
         statuses=statuses,
         quality=quality,
         guessed=totals(sums.guessed),
-        recommendations=tuple(collector.merger.recommendations(duplicates)),
-        skipped=Skips(dict(sorted(collector.skips.items())),
-                      {code: tuple(names) for code, names in sorted(collector.examples.items())}),
-        factors=tuple(sorted(collector.factors, key=lambda f: (f.kind, f.subject, f.value, f.source))),
+        recommendations=folds.advice.result(),
+        skipped=_skips(folds.skipped),
+        factors=tuple(sorted(folds.factors, key=lambda f: (f.kind, f.subject, f.value, f.source))),
         equivalents=tuple(equivalents(whole)),
         sources=tuple(collector.sources.values()),
         compared=compared,

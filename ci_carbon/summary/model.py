@@ -7,38 +7,21 @@ while the runs stream past, and become :class:`Totals` at the end; nothing here 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from operator import add
-from typing import Any, NamedTuple, overload
+from typing import NamedTuple
 
 from ci_carbon import __version__
-from ci_carbon.advice.recommend import Recommendation
 from ci_carbon.core.equivalents import Equivalent
-from ci_carbon.core.model import EMPTY, Estimate, Factor
+from ci_carbon.core.model import Estimate, Factor
+from ci_carbon.core.report import Recommendation, SourceInfo
+from ci_carbon.core.totals import Totals
 from ci_carbon.summary.period import Period
 
 FIELDS = ("team", "project", "user", "experiment", "region", "provider", "hardware", "status")
 TAG_PREFIX = "tag:"
 BASES = ("measured", "reported", "tdp", "defaults")  # data quality, best first
 NOT_SET = ""  # a run that does not say (no team tag …): its own group, named by the templates
-EMPTY_TAGS: Mapping[str, str] = EMPTY
-
-
-class Totals(NamedTuple):
-    """Sums over jobs (MLflow runs count one job each). The first nine are the report's totals, same keys."""
-
-    jobs: int = 0
-    energy_kwh: float = 0.0
-    energy_kwh_low: float = 0.0
-    energy_kwh_high: float = 0.0
-    emissions_kg: float = 0.0
-    emissions_kg_low: float = 0.0
-    emissions_kg_high: float = 0.0
-    emissions_kg_market: float = 0.0
-    embodied_kg: float = 0.0
-    device_hours: float = 0.0  # over all runs
-    hours: float = 0.0  # wall-clock, over all runs
-    runs: int = 0  # repetitions (a manifest job's `runs`); equals jobs for MLflow runs
 
 
 def contribution(est: Estimate) -> tuple[float, ...]:
@@ -72,11 +55,13 @@ def basis(est: Estimate) -> str:
     return "defaults" if est.job.spec.assumed else est.job.method
 
 
-def value(est: Estimate, field: str, tags: Mapping[str, str]) -> str:
-    """The group a run belongs to along one --group-by field; NOT_SET when the run does not say."""
+def value(est: Estimate, field: str) -> str:
+    """The group a run belongs to along one --group-by field; NOT_SET when the run does not say.
+
+    tag:NAME reads the job's tags, which the source filled with the asked names (a run's tag, else its param)."""
     job, spec = est.job, est.job.spec
     if field.startswith(TAG_PREFIX):
-        return tags.get(field[len(TAG_PREFIX):], spec.tags.get(field[len(TAG_PREFIX):], NOT_SET))
+        return spec.tags.get(field[len(TAG_PREFIX):], NOT_SET)
     if field == "experiment":
         return spec.experiment or spec.tags.get("experiment", NOT_SET)
     if field == "region":
@@ -90,39 +75,7 @@ def value(est: Estimate, field: str, tags: Mapping[str, str]) -> str:
     return spec.tags.get(field, NOT_SET)
 
 
-class Sample(Sequence[str]):
-    """The run names a recommendation concerns: the largest few kept, all of them counted.
-
-    Sentences name the first three and count the rest (templates/advice.j2 uses ``jobs[:3]`` and ``jobs|length``), so
-    a quarter's recommendation need not hold 100,000 names to say "'a', 'b', 'c' and 99,997 more".
-    """
-
-    __slots__ = ("names", "total")
-
-    def __init__(self, names: Iterable[str], total: int):
-        self.names = tuple(names)
-        self.total = total
-
-    def __len__(self) -> int:
-        return self.total
-
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
-
-    def __getitem__(self, index: Any) -> Any:
-        return self.names[index]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.names)
-
-    def __repr__(self) -> str:
-        return f"Sample({self.names!r}, total={self.total})"
-
-
-class Comparison(NamedTuple):
+class PeriodChange(NamedTuple):
     """The period itself against another one (the quarter before, the same quarter a year before)."""
 
     period: Period
@@ -191,15 +144,15 @@ class Run(NamedTuple):
     tags: tuple[str, ...] = ()  # values of the tag:NAME group-by fields, in order
 
 
-def run_row(est: Estimate, tags: Mapping[str, str], tag_names: Sequence[str]) -> Run:
+def run_row(est: Estimate, tag_names: Sequence[str]) -> Run:
     job, spec = est.job, est.job.spec
     return Run(
-        spec.started, spec.id, spec.name, spec.source, value(est, "experiment", tags), spec.tags.get("team", ""),
+        spec.started, spec.id, spec.name, spec.source, value(est, "experiment"), spec.tags.get("team", ""),
         spec.tags.get("project", ""), spec.tags.get("user", ""), spec.status, job.hardware, job.count, job.hours,
         job.device_hours * job.runs, job.method, basis(est), job.provider or "", job.region or "", job.location,
         job.pue, job.carbon_intensity, est.energy_kwh, est.energy_kwh_low, est.energy_kwh_high, est.emissions_kg,
         est.emissions_kg_low, est.emissions_kg_high, est.emissions_kg_market, est.embodied_kg, ";".join(job.guessed),
-        tuple(value(est, TAG_PREFIX + name, tags) for name in tag_names),
+        tuple(value(est, TAG_PREFIX + name) for name in tag_names),
     )
 
 
@@ -214,18 +167,11 @@ class Skips(NamedTuple):
         return sum(self.counts.values())
 
 
-class SourceInfo(NamedTuple):
-    kind: str  # mlflow | manifest
-    where: str
-    reader: str = ""  # mlflow: sql | client
-    read: int = 0
-
-
 class Summary(NamedTuple):
     period: Period
     totals: Totals
-    previous: Comparison | None
-    year_ago: Comparison | None
+    previous: PeriodChange | None
+    year_ago: PeriodChange | None
     breakdowns: tuple[Breakdown, ...]
     months: tuple[Month, ...]
     undated: Totals  # planned jobs (a manifest): in the totals, in no month
@@ -244,10 +190,10 @@ class Summary(NamedTuple):
     tool_version: str = __version__
 
 
-def compare(current: Totals, other: Totals | None, period: Period) -> Comparison | None:
+def compare(current: Totals, other: Totals | None, period: Period) -> PeriodChange | None:
     """This period against another; None when the other was not read or had no runs (nothing to compare with)."""
     if other is None or other.jobs == 0:
         return None
     delta = current.emissions_kg - other.emissions_kg
     percent = 100.0 * delta / other.emissions_kg if other.emissions_kg else None
-    return Comparison(period, other, delta, percent)
+    return PeriodChange(period, other, delta, percent)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ci_carbon.core.totals import Totals
 from ci_carbon.render.payload import advice_text, factor_name
-from ci_carbon.summary.model import Comparison, Run, Summary, Totals
+from ci_carbon.summary.model import PeriodChange, Run, Summary
 from ci_carbon.summary.period import iso_ms, month_of
 
 SCHEMA = "ci-carbon/summary/v1"
@@ -25,7 +26,7 @@ def totals(t: Totals) -> dict[str, Any]:
     return {k: (v if isinstance(v, int) else _r(v)) for k, v in t._asdict().items()}
 
 
-def comparison(c: Comparison | None) -> dict[str, Any] | None:
+def comparison(c: PeriodChange | None) -> dict[str, Any] | None:
     if c is None:
         return None
     return {"period": c.period.as_dict(), "totals": totals(c.totals),

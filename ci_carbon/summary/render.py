@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from ci_carbon.advice.recommend import IDLE_UTILIZATION
+from ci_carbon.advice.waste import IDLE_UTILIZATION
 from ci_carbon.render.environment import environment, plain
 from ci_carbon.render.filters import mass as _mass
 from ci_carbon.render.filters import md, sig

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ci_carbon.compare.actions import SUMMARY_LIMIT
+from ci_carbon.publish.actions import SUMMARY_LIMIT
 from ci_carbon.render.filters import ghdata, ghprop, mass
 from tests.compare import scenario
 from tests.compare.conftest import Repo, run, write

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ci_carbon.core.estimate import estimate, totals
+from ci_carbon.core.estimate import estimate
 from ci_carbon.core.model import Bounds, Job, JobSpec, Origin
+from ci_carbon.core.totals import Totals
 
 
 def make_job(**over) -> Job:
@@ -55,8 +56,17 @@ def test_no_host_no_range_when_everything_is_known():
 
 def test_totals_add_every_key():
     a, b = estimate(make_job()), estimate(make_job(runs=1))
-    t = totals([a, b])
-    assert t["jobs"] == 2
-    assert t["emissions_kg"] == pytest.approx(a.emissions_kg + b.emissions_kg)
-    assert t["emissions_kg_low"] == pytest.approx(a.emissions_kg_low + b.emissions_kg_low)
-    assert t["embodied_kg"] == pytest.approx(a.embodied_kg * 1.2)
+    t = Totals.of([a, b])
+    assert t.jobs == 2
+    assert t.emissions_kg == pytest.approx(a.emissions_kg + b.emissions_kg)
+    assert t.emissions_kg_low == pytest.approx(a.emissions_kg_low + b.emissions_kg_low)
+    assert t.embodied_kg == pytest.approx(a.embodied_kg * 1.2)
+    assert t.runs == a.job.runs + 1 and t.device_hours == pytest.approx((a.job.runs + 1) * a.job.device_hours)
+
+
+def test_totals_add_up_field_by_field():
+    a, b = Totals.of([estimate(make_job())]), Totals.of([estimate(make_job(runs=1))])
+    both = a + b
+    assert both.jobs == 2 and both.runs == a.runs + b.runs
+    assert both.emissions_kg == pytest.approx(a.emissions_kg + b.emissions_kg)
+    assert Totals() + a == a

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from ci_carbon.assemble import report_of
+from ci_carbon.core.model import Skipped
+from ci_carbon.core.report import SourceInfo as Source
 from ci_carbon.publish import fit, words
 from ci_carbon.publish.fit import Left
 from ci_carbon.render.formats import render
-from ci_carbon.report import Skipped, Source, build
 from ci_carbon.sources import manifest as manifest_source
 from tests.conftest import EXAMPLE
 from tests.publish.structure import problems
@@ -46,7 +48,7 @@ def test_every_section_of_the_real_report_is_recognised(big_body: Path):
 def test_inputs_not_estimated_are_recognised():
     specs, _ = manifest_source.read(str(EXAMPLE))
     skipped = (Skipped("parent-run", "abc123", "parent"), Skipped("no-hw", "def456", "no_hardware"))
-    body = render(build(specs, Source("mlflow", "sqlite:///x.db", "sql", 9), skipped), "markdown")
+    body = render(report_of(specs, Source("mlflow", "sqlite:///x.db", "sql", 9), skipped), "markdown")
     roles = {s.role: s.title for s in fit.sections(body)}
     assert roles["skipped"] == "2 inputs not estimated"
 

@@ -6,7 +6,7 @@ from ci_carbon.sources import manifest as manifest_source
 
 
 def test_defaults_fill_what_a_job_leaves_out(manifest):
-    specs = manifest_source.load(str(manifest("""\
+    specs, problems = manifest_source.read(str(manifest("""\
         version: 1
         defaults: {provider: gcp, region: us-central1, hardware: T4, count: 2, tags: {team: a}}
         jobs:
@@ -16,6 +16,7 @@ def test_defaults_fill_what_a_job_leaves_out(manifest):
           - {name: instance, hours: 1, instance_type: p4d.24xlarge, provider: aws, region: us-east-1}
           - {name: own-hardware, hours: 1, hardware: L4, tags: {project: b}}
         """)))
+    assert problems == []
     got = {s.name: s for s in specs}
     assert (got["plain"].provider, got["plain"].region, got["plain"].hardware, got["plain"].count) == (
         "gcp", "us-central1", "T4", 2)

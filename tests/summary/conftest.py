@@ -106,8 +106,8 @@ def store(mlflow_server) -> Store:  # noqa: F811
 
 
 def run_summary(*args: str, cwd=None) -> Result:
-    """`ci-carbon summary` as a user runs it, through the module entry until the CLI lists the command."""
-    proc = subprocess.run([sys.executable, "-m", "ci_carbon.summary", *args], capture_output=True, text=True,
+    """`ci-carbon summary` as a user runs it, as a user runs it."""
+    proc = subprocess.run([sys.executable, "-m", "ci_carbon", "summary", *args], capture_output=True, text=True,
                           cwd=cwd or ROOT, timeout=180)
     return Result(proc.returncode, proc.stdout, proc.stderr)
 

@@ -11,10 +11,13 @@ import shutil
 import mlflow
 import pytest
 
-from ci_carbon import config as config_file
-from ci_carbon.report import build
+from ci_carbon.assemble import assemble
+from ci_carbon.core.settings import Config
+from ci_carbon.sources import config_file
+from ci_carbon.sources.interface import Request as SourceRequest
 from ci_carbon.sources.mlflow import load
 from ci_carbon.sources.mlflow.records import Selection
+from ci_carbon.sources.mlflow.source import MlflowSource
 from ci_carbon.sources.mlflow.sql_reader import open_sql_reader
 from ci_carbon.summary.collect import Request, summarise
 from ci_carbon.summary.period import parse_quarter
@@ -49,46 +52,63 @@ def test_light_survey_equals_reading_every_run(store):
     q3 = parse_quarter("2026-Q3", None)
     for selection in (Selection(), Selection(experiments=("vision/vit-sweep",)),
                       Selection(since=q3.start_ms, until=q3.end_ms), Selection(include_deleted=False)):
-        light = load.survey(reader, selection)
+        light, kept = load.survey(reader, selection)
         records = list(reader.runs(selection))
+        assert kept is None  # direct SQL reads only the parents' tags
         assert light.runs == len(records)
         assert light.parents == {r.tags[load.PARENT_TAG] for r in records if r.tags.get(load.PARENT_TAG)}
     some = [r.run_id for r in reader.runs(Selection())][:5]
-    assert load.survey(reader, Selection(run_ids=tuple(some))).runs == 5
+    assert load.survey(reader, Selection(run_ids=tuple(some)))[0].runs == 5
 
 
-def test_chunks_convert_runs_as_load_does(store):
-    whole = load.load(store, Selection(), CONFIG, NOW)
-    stream = load.RunStream(store, Selection(), CONFIG, NOW, size=3)
+def _streamed(store: str, size: int) -> tuple[list, list, dict]:
     specs, skipped, siblings = [], [], {}
-    for chunk in stream:
-        assert len(chunk.records) <= 3
+    for chunk in load.RunStream(store, Selection(), CONFIG, NOW, size=size):
+        assert len(chunk.specs) + len(chunk.skipped) <= size
         specs += chunk.specs
         skipped += chunk.skipped
         siblings.update(chunk.siblings)
-    assert stream.kind == "sql" and stream.survey.runs == whole.runs
-    assert sorted(skipped) == sorted(whole.skipped)
-    by_id = {s.id: s for s in whole.specs}
-    assert {s.id for s in specs} == set(by_id)
-    for spec in specs:
-        expected = by_id[spec.id]
-        if expected.sweep and not spec.sweep:  # a sibling sweep: the chunk names its group instead
-            assert siblings[spec.id][0] == expected.sweep
-            expected = expected._replace(sweep="")
-        assert spec == expected
+    return specs, skipped, siblings
+
+
+def test_chunk_size_does_not_change_what_a_run_becomes(store):
+    whole = _streamed(store, 5000)
+    small = _streamed(store, 3)
+    assert small == whole
+    assert len(whole[0]) + len(whole[1]) == load.survey(open_sql_reader(store), Selection())[0].runs
+    assert {key for _, key in whole[2].values()} and all(s.sweep == "" for s in whole[0] if s.id in whole[2])
+
+
+def _report(store: str, chunk: int, selection: Selection | None = None):
+    request = SourceRequest(Config(CONFIG), selection or Selection(), NOW, chunk=chunk)
+    return assemble(MlflowSource(store, request))
+
+
+def test_advice_and_totals_are_folds_chunking_changes_nothing(store):
+    """The report folded a run at a time, three at a time and all at once: the same totals and recommendations."""
+    whole = _report(store, 5000)
+    assert {r.kind for r in whole.recommendations} >= {"region", "hardware", "waste", "search", "quantify"}
+    for size in (1, 3):
+        folded = _report(store, size)
+        assert folded.estimates == whole.estimates and folded.skipped == whole.skipped
+        for key, value in whole.totals._asdict().items():
+            assert getattr(folded.totals, key) == pytest.approx(value, rel=1e-12), key
+        assert [(r.kind, r.jobs) for r in folded.recommendations] == [(r.kind, r.jobs) for r in whole.recommendations]
+        for mine, theirs in zip(folded.recommendations, whole.recommendations, strict=True):
+            assert mine.saving_kg == pytest.approx(theirs.saving_kg, rel=1e-12)
 
 
 def test_summary_in_chunks_equals_the_report_over_all_runs(store):
     """Totals and every recommendation (kinds, savings, runs, sentences' numbers) as ``build`` over all at once."""
     period = parse_quarter("2026-Q3", None)
     selection = Selection(since=period.start_ms, until=period.end_ms)
-    report = build(load.load(store, selection, CONFIG, NOW).specs, lenient=True)
-    request = Request(store, Selection(), CONFIG, (("team",),), (), None, NOW, chunk=3)
+    report = _report(store, 5000, selection)
+    request = Request(store, Selection(), Config(CONFIG), (("team",),), (), None, NOW, chunk=3)
     with Spill(keep_runs=True) as spill:
         summary = summarise(request, period, spill)
-        assert len(list(summary.runs)) == report.totals["jobs"]
-    assert summary.totals.jobs == report.totals["jobs"]
-    for key, value in report.totals.items():
+        assert len(list(summary.runs)) == report.totals.jobs
+    assert summary.totals.jobs == report.totals.jobs
+    for key, value in report.totals._asdict().items():
         assert getattr(summary.totals, key) == pytest.approx(value, rel=1e-9, abs=1e-12), key
     assert [r.kind for r in summary.recommendations] == [r.kind for r in report.recommendations]
     assert {r.kind for r in report.recommendations} >= {"region", "hardware", "waste", "search", "quantify"}
@@ -111,7 +131,7 @@ def test_summary_in_chunks_equals_the_report_over_all_runs(store):
 
 def test_memory_of_a_chunk_not_of_the_store(store):
     """Nothing per run stays in Python: the tallies hold groups and months, the rows are on disk."""
-    request = Request(store, Selection(), CONFIG, (("team",), ("hardware",)), (), None, NOW, chunk=3)
+    request = Request(store, Selection(), Config(CONFIG), (("team",), ("hardware",)), (), None, NOW, chunk=3)
     period = parse_quarter("2026-Q3", None)
     with Spill(keep_runs=False) as spill:
         summary = summarise(request, period, spill)

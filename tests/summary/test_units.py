@@ -6,14 +6,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ci_carbon.advice.recommend import Recommendation
+from ci_carbon.advice.names import Sample
+from ci_carbon.core.report import Recommendation
 from ci_carbon.errors import InputError
+from ci_carbon.redact import redact as shown
 from ci_carbon.render.payload import advice_text
 from ci_carbon.summary import period
 from ci_carbon.summary.charts import nice_ticks
-from ci_carbon.summary.collect import shown
-from ci_carbon.summary.command import parse_compare, parse_groups
-from ci_carbon.summary.model import Sample
+from ci_carbon.summary.choices import parse_compare, parse_groups
 from ci_carbon.summary.render import share_pct, signed_mass, signed_pct
 
 

@@ -12,9 +12,9 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from ci_carbon.config import MlflowConfig
-from ci_carbon.core.model import JobSpec, Notice, Origin
-from ci_carbon.sources.manifest import FIELDS, applicable_defaults
+from ci_carbon.core.fields import FIELDS, applicable_defaults
+from ci_carbon.core.model import JobSpec, Notice, Origin, Skipped
+from ci_carbon.core.settings import MlflowConfig
 from ci_carbon.sources.mlflow.power import Measured
 from ci_carbon.sources.mlflow.records import DELETED, RunRecord
 
@@ -40,15 +40,6 @@ PLAUSIBLE_W_PER_DEVICE = (1.0, 3000.0)  # a reported energy implying an average 
 NOT_PARAMS = ("seed", "random_seed", "run_name")  # differ between trials without making them different trials
 FIELD_SETS_KEPT = 10_000  # distinct things runs say, remembered (a store where every run differs stays bounded)
 STALE_AFTER_MS = 3_600_000  # a running run that logged nothing for an hour is counted to its last metric
-
-
-class Skip(NamedTuple):
-    """A run that was not estimated, and why (words in templates/notices.j2); reports list these."""
-
-    name: str
-    run_id: str
-    code: str  # parent | no_times | no_hardware | unresolved
-    detail: str = ""
 
 
 def _names(field: str, config: MlflowConfig) -> tuple[str, ...]:
@@ -201,12 +192,12 @@ def reported_energy(record: RunRecord, devices: int, hours: float) -> tuple[floa
 
 
 def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, now_ms: int,
-            last_point_ms: int | None, sweep: str, uri: str, params: str | None = None) -> JobSpec | Skip:
+            last_point_ms: int | None, sweep: str, uri: str, params: str | None = None) -> JobSpec | Skipped:
     """The JobSpec for one run, or the reason it cannot be estimated."""
     name = record.run_name or record.run_id[:8]
     hours, notices = _hours(record, now_ms, last_point_ms)
     if hours is None:
-        return Skip(name, record.run_id, "no_times")
+        return Skipped(name, record.run_id, "no_times")
     naming = _naming(config)
     key = _said(record, naming.index)
     said = naming.fields.get(key)
@@ -218,7 +209,7 @@ def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, 
     fields = dict(fields)
     notices.extend(bad)
     if "hardware" not in fields and "instance_type" not in fields:
-        return Skip(name, record.run_id, "no_hardware")
+        return Skipped(name, record.run_id, "no_hardware")
     if measured is not None:
         if "count" in fields and fields["count"] != measured.devices:
             notices.append(Notice("count_from_metrics", {"said": fields["count"], "logged": measured.devices}))

@@ -176,7 +176,7 @@ def test_annotate_is_idempotent_and_later_reads_use_it(store):
     history = mlflow.MlflowClient(server.uri).get_metric_history(ids["measured"], "carbon/emissions_kg")
     assert len(history) == 1
     # a later read takes the written power and reads no power history for annotated runs
-    from ci_carbon.config import MlflowConfig
+    from ci_carbon.core.settings import MlflowConfig
     from ci_carbon.sources.mlflow import load
     from ci_carbon.sources.mlflow.client_reader import ClientReader
     from ci_carbon.sources.mlflow.records import Selection
@@ -190,11 +190,11 @@ def test_annotate_is_idempotent_and_later_reads_use_it(store):
 
     ClientReader.histories = spy
     try:
-        read = load.load(server.uri, Selection(experiments=(name,)), MlflowConfig())
+        specs = [s for c in load.RunStream(server.uri, Selection(experiments=(name,)), MlflowConfig()) for s in c.specs]
     finally:
         ClientReader.histories = original
     assert ids["measured"] not in asked and ids["gap"] not in asked
-    spec = next(s for s in read.specs if s.id == ids["measured"])
+    spec = next(s for s in specs if s.id == ids["measured"])
     assert spec.measured_power_w == pytest.approx(300.0)
 
 

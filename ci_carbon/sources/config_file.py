@@ -1,8 +1,7 @@
-"""ci-carbon.yaml: an organisation's own settings (its tag and param names for MLflow runs, its defaults, its
-carbon budget for pull requests).
+"""Read ``ci-carbon.yaml`` (``--config FILE`` or ``./ci-carbon.yaml``) into :class:`~ci_carbon.core.settings.Config`.
 
-Looked up as ``--config FILE`` or ``./ci-carbon.yaml``. Read with the same safe YAML reader and field rules as the
-manifest, so a mistake here is one clear line with its file and line.
+Read with the same safe YAML reader and job field rules as the manifest, so a mistake here is one clear line with
+its file and line.
 """
 
 from __future__ import annotations
@@ -10,52 +9,26 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from typing import NamedTuple
 
+from ci_carbon.core.fields import FIELDS
 from ci_carbon.core.model import EMPTY
 from ci_carbon.core.names import nearest
+from ci_carbon.core.settings import (
+    BUDGET_KEYS,
+    BUDGET_KG,
+    BudgetConfig,
+    Config,
+    MlflowConfig,
+    inverted_pairs,
+)
 from ci_carbon.errors import InputError
 from ci_carbon.sources import yaml_tree
-from ci_carbon.sources.manifest import FIELDS, Problems, check_fields
+from ci_carbon.sources.yaml_fields import Problems, check_fields
 from ci_carbon.sources.yaml_tree import Located
 
 DEFAULT_FILE = "ci-carbon.yaml"
 MLFLOW_KEYS = ("fields", "team", "project", "defaults")
 TOP = {"version": "version", "mlflow": "mlflow", "budget": "budget"}
-BUDGET_KG = ("warn_kg", "fail_kg", "job_warn_kg", "job_fail_kg")  # kg CO2eq: the PR's total, one job's
-BUDGET_PERCENT = ("warn_percent", "fail_percent")  # increase of the total over the base, in %
-BUDGET_PAIRS = (("warn_kg", "fail_kg"), ("job_warn_kg", "job_fail_kg"), ("warn_percent", "fail_percent"))
-BUDGET_KEYS = (*BUDGET_KG, *BUDGET_PERCENT, "approve_label")
-DEFAULT_APPROVE_LABEL = "carbon-budget-approved"
-
-
-class MlflowConfig(NamedTuple):
-    fields: Mapping[str, tuple[str, ...]] = EMPTY  # ci-carbon field → the organisation's names, in order
-    team: tuple[str, ...] = ()
-    project: tuple[str, ...] = ()
-    defaults: Mapping[str, object] = EMPTY
-
-
-class BudgetConfig(NamedTuple):
-    """Thresholds of the budget gate; None: not set. The command line's --budget-* options win over these."""
-
-    warn_kg: float | None = None
-    fail_kg: float | None = None
-    job_warn_kg: float | None = None
-    job_fail_kg: float | None = None
-    warn_percent: float | None = None
-    fail_percent: float | None = None
-    approve_label: str = DEFAULT_APPROVE_LABEL
-
-    def limits(self) -> dict[str, float | None]:
-        """The numeric thresholds by name (approve_label aside)."""
-        return {k: getattr(self, k) for k in (*BUDGET_KG, *BUDGET_PERCENT)}
-
-
-class Config(NamedTuple):
-    path: str | None = None
-    mlflow: MlflowConfig = MlflowConfig()
-    budget: BudgetConfig = BudgetConfig()
 
 
 def _names(item: Located, where: str, out: Problems) -> tuple[str, ...]:
@@ -103,16 +76,6 @@ def _threshold(key: str, item: Located, out: Problems) -> float | None:
         out.add(item.line, f"budget.{key}", f"must be at least 0 kg CO2eq, got {value:g}")
         return None
     return float(value)
-
-
-def inverted_pairs(values: Mapping[str, object]) -> list[tuple[str, str]]:
-    """(warn, fail) threshold names where the warning is above the failure: it could never show, a mistake."""
-    out = []
-    for warn, fail in BUDGET_PAIRS:
-        low, high = values.get(warn), values.get(fail)
-        if isinstance(low, float) and isinstance(high, float) and low > high:
-            out.append((warn, fail))
-    return out
 
 
 def _budget(item: Located, out: Problems) -> BudgetConfig:

@@ -1,12 +1,12 @@
-"""`ci-carbon comment`: post the rendered report as one sticky pull-request comment (or merge-request note).
+"""Post the rendered report as one sticky pull-request comment (or merge-request note): `ci-carbon comment`.
 
-Wiring only: read the body, find where to post (github.py / gitlab.py), fit the body into the forge's limit
+In order: read the body, find where to post (github.py / gitlab.py), fit the body into the forge's limit
 (fit.py), upsert under the marker (forge.py, markers.py), and say what happened. Exit codes as DESIGN.md: 0 posted
 or deliberately not posted (no token, a fork's read-only token, not a pull request, a newer report already there);
 2 bad input or a token/pull request the forge refuses; 3 the forge could not be reached after retries.
 
-Imports are light at module level (click, the standard library, this package's own stdlib-only modules): the main
-CLI imports this module on every start; requests, jinja2 and the forge modules load only when the command runs.
+Imports are light at module level (click, the standard library, this package's own stdlib-only modules); requests,
+jinja2 and the forge modules load only when a comment is posted.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from datetime import datetime, timezone
 
 import click
 
-from ci_carbon.cli import _fail_cleanly  # cli loads this module lazily: no import cycle
 from ci_carbon.errors import InputError, InputProblem, SourceUnreachable
 from ci_carbon.publish import markers
 from ci_carbon.publish.forge import Forge, Outcome, Target, upsert
@@ -187,33 +186,8 @@ def _post(target: Target, body: str, choices: Choices, env: Mapping[str, str]) -
         _report(outcome, target)
 
 
-@click.command("comment", context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--body-file", required=True, metavar="FILE",
-              help="The Markdown report as `ci-carbon report` rendered it; - reads standard input.")
-@click.option("--key", metavar="KEY", help="Report key: one sticky comment per key (default: $GITHUB_WORKFLOW/"
-              "$GITHUB_JOB, on GitLab $CI_JOB_NAME, else 'default'); give each matrix leg its own.")
-@click.option("--behaviour", "--behavior", "behaviour", type=click.Choice(["update", "new", "delete-and-new"]),
-              default="update", show_default=True,
-              help="update: edit our comment for the key, or create it; new: always create; "
-                   "delete-and-new: delete ours, then create.")
-@click.option("--dry-run", is_flag=True, help="Print the requests that would be sent (method, URL, JSON body); "
-              "send none.")
-@click.option("--forge", type=click.Choice(["auto", "github", "gitlab"]), default="auto", show_default=True,
-              help="auto: gitlab when $GITLAB_CI is set, else github.")
-@click.option("--pr", type=click.IntRange(min=1), metavar="N",
-              help="Pull request number (GitHub) or merge request iid (GitLab); default: from the event.")
-@click.option("--token-env", metavar="NAME", help="Variable holding the token (default: GITHUB_TOKEN; on GitLab "
-              "GITLAB_TOKEN, then CI_CARBON_GITLAB_TOKEN).")
-@click.option("--author", metavar="LOGIN", help="The login the token writes as (default: GET /user, or "
-              "github-actions[bot] for GitHub Actions' GITHUB_TOKEN); only its comments are edited.")
-@click.option("--report-time", metavar="ISO", envvar="CI_CARBON_REPORT_TIME",
-              help="When the report was made (default: the event's; $CI_CARBON_REPORT_TIME); an older report "
-                   "never replaces a newer one.")
-@click.option("--summary-file", metavar="FILE", envvar="GITHUB_STEP_SUMMARY",
-              help="Append the notice here when no comment is posted (default: $GITHUB_STEP_SUMMARY).")
-@_fail_cleanly
-def comment(body_file: str, forge: str, pr: int | None, token_env: str | None, key: str | None, behaviour: str,
-            dry_run: bool, author: str | None, report_time: str | None, summary_file: str | None) -> None:
+def post(body_file: str, forge: str, pr: int | None, token_env: str | None, key: str | None, behaviour: str,
+         dry_run: bool, author: str | None, report_time: str | None, summary_file: str | None) -> None:
     """Post or update the pull-request comment (GitHub) or merge-request note (GitLab) with the report."""
     env = os.environ
     name = forge if forge != "auto" else ("gitlab" if env.get("GITLAB_CI") else "github")

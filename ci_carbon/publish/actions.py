@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import uuid
 
+from ci_carbon.core.report import Report
 from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.render.formats import render, render_annotations, render_brief
-from ci_carbon.report import Report
 
 SUMMARY_LIMIT = 1024 * 1024  # bytes GitHub accepts in one step's summary
 OUTPUTS = ("total_kg", "delta_kg", "delta_percent", "budget_status", "json_path")
@@ -29,7 +29,7 @@ def _plain(value: float | None) -> str:
 def outputs(report: Report, json_path: str | None) -> dict[str, str]:
     comparison, budget = report.comparison, report.budget
     return {
-        "total_kg": _plain(report.totals["emissions_kg"]),
+        "total_kg": _plain(report.totals.emissions_kg),
         "delta_kg": _plain(comparison.delta_kg) if comparison else "",
         "delta_percent": _plain(comparison.percent) if comparison else "",
         "budget_status": budget.status if budget else "none",

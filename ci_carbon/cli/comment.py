@@ -1,0 +1,37 @@
+"""`ci-carbon comment`: the options of the sticky pull-request comment; the posting is ci_carbon.publish.comment's."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("comment", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--body-file", required=True, metavar="FILE",
+              help="The Markdown report as `ci-carbon report` rendered it; - reads standard input.")
+@click.option("--key", metavar="KEY", help="Report key: one sticky comment per key (default: $GITHUB_WORKFLOW/"
+              "$GITHUB_JOB, on GitLab $CI_JOB_NAME, else 'default'); give each matrix leg its own.")
+@click.option("--behaviour", "--behavior", "behaviour", type=click.Choice(["update", "new", "delete-and-new"]),
+              default="update", show_default=True,
+              help="update: edit our comment for the key, or create it; new: always create; "
+                   "delete-and-new: delete ours, then create.")
+@click.option("--dry-run", is_flag=True, help="Print the requests that would be sent (method, URL, JSON body); "
+              "send none.")
+@click.option("--forge", type=click.Choice(["auto", "github", "gitlab"]), default="auto", show_default=True,
+              help="auto: gitlab when $GITLAB_CI is set, else github.")
+@click.option("--pr", type=click.IntRange(min=1), metavar="N",
+              help="Pull request number (GitHub) or merge request iid (GitLab); default: from the event.")
+@click.option("--token-env", metavar="NAME", help="Variable holding the token (default: GITHUB_TOKEN; on GitLab "
+              "GITLAB_TOKEN, then CI_CARBON_GITLAB_TOKEN).")
+@click.option("--author", metavar="LOGIN", help="The login the token writes as (default: GET /user, or "
+              "github-actions[bot] for GitHub Actions' GITHUB_TOKEN); only its comments are edited.")
+@click.option("--report-time", metavar="ISO", envvar="CI_CARBON_REPORT_TIME",
+              help="When the report was made (default: the event's; $CI_CARBON_REPORT_TIME); an older report "
+                   "never replaces a newer one.")
+@click.option("--summary-file", metavar="FILE", envvar="GITHUB_STEP_SUMMARY",
+              help="Append the notice here when no comment is posted (default: $GITHUB_STEP_SUMMARY).")
+def comment(body_file: str, forge: str, pr: int | None, token_env: str | None, key: str | None, behaviour: str,
+            dry_run: bool, author: str | None, report_time: str | None, summary_file: str | None) -> None:
+    """Post or update the pull-request comment (GitHub) or merge-request note (GitLab) with the report."""
+    from ci_carbon.publish.comment import post
+
+    post(body_file, forge, pr, token_env, key, behaviour, dry_run, author, report_time, summary_file)

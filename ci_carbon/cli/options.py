@@ -1,0 +1,83 @@
+"""Options shared by several commands: the source, which runs to read, and the pull-request review (base, budgets)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def _apply(command: F, options: list[Callable[[F], F]]) -> F:
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def source_options(command: F) -> F:
+    """One option per source of the registry (--manifest, --mlflow-uri …): the command reads the one given."""
+    from ci_carbon.sources import REGISTRY, parameter
+
+    return _apply(command, [click.option(e.option, parameter(e), metavar=e.metavar, help=e.help) for e in REGISTRY])
+
+
+def mlflow_options(command: F) -> F:
+    """--mlflow-uri and the options that select its runs (`annotate`, `summary`)."""
+    from ci_carbon.sources import entry
+
+    mlflow = entry("mlflow")
+    return click.option(mlflow.option, metavar=mlflow.metavar, help=mlflow.help)(selection_options(command))
+
+
+def selection_options(command: F) -> F:
+    """The options that select runs of a store: experiments, a filter, a time window, runs, commits."""
+    options = [
+        click.option("--experiment", "-e", "experiments", multiple=True, metavar="NAME|ID",
+                     help="Only runs of this experiment (repeatable)."),
+        click.option("--filter", "filter_", metavar="QUERY", help="MLflow search syntax, e.g. \"params.lr = '0.1'\"."),
+        click.option("--since", metavar="DATE", help="Runs started at or after DATE (UTC; 2026-07-01 or ISO 8601)."),
+        click.option("--until", metavar="DATE", help="Runs started before DATE (UTC)."),
+        click.option("--run-id", "run_ids", multiple=True, metavar="ID", help="Only this run (repeatable)."),
+        click.option("--git-commit", "git_commits", multiple=True, metavar="SHA",
+                     help="Runs whose mlflow.source.git.commit is SHA (7+ characters; repeatable)."),
+        click.option("--git-range", metavar="A..B", help="Runs of the commits in A..B of the repository --repo."),
+        click.option("--repo", default=".", show_default=True, metavar="DIR",
+                     help="Git repository for --git-range and --base."),
+        click.option("--active-only", is_flag=True,
+                     help="Leave out deleted runs (they are counted by default: they used energy)."),
+        click.option("--config", metavar="FILE", help="ci-carbon.yaml with your tag names and defaults "
+                     "(default: ./ci-carbon.yaml if present)."),
+    ]
+    return _apply(command, options)
+
+
+def compare_options(command: F) -> F:
+    """The options of `report` for pull requests: the base to compare with and the budget gate."""
+    kg, job_kg = "kg CO2eq of the report's total", "kg CO2eq of any one job (added or changed, with --base)"
+    options = [
+        click.option("--base", metavar="REF", help="Compare with the merge-base of HEAD and REF (origin/main, a SHA) "
+                     "in --repo: the manifest as it was there, or the MLflow runs of that commit."),
+        click.option("--budget-warn-kg", type=click.FloatRange(min=0), metavar="KG", help=f"Warn above KG {kg}."),
+        click.option("--budget-fail-kg", type=click.FloatRange(min=0), metavar="KG", help=f"Fail (exit 1) above KG "
+                     f"{kg}."),
+        click.option("--budget-job-warn-kg", type=click.FloatRange(min=0), metavar="KG", help=f"Warn above KG "
+                     f"{job_kg}."),
+        click.option("--budget-job-fail-kg", type=click.FloatRange(min=0), metavar="KG", help=f"Fail above KG "
+                     f"{job_kg}."),
+        click.option("--budget-warn-percent", type=float, metavar="PCT", help="Warn when the total rises more than "
+                     "PCT % over the base (needs --base)."),
+        click.option("--budget-fail-percent", type=float, metavar="PCT", help="Fail when the total rises more than "
+                     "PCT % over the base."),
+        click.option("--approved", is_flag=True, help="Going over budget is approved: a failure becomes a warning."),
+        click.option("--labels", metavar="A,B", help="The pull request's labels (also read from $GITHUB_EVENT_PATH); "
+                     "budget.approve_label (default carbon-budget-approved) approves like --approved."),
+        click.option("--github-output", metavar="FILE", envvar="GITHUB_OUTPUT", help="Append step outputs "
+                     "(total_kg, delta_kg, delta_percent, budget_status, json_path) to FILE "
+                     "(default: $GITHUB_OUTPUT)."),
+        click.option("--step-summary", is_flag=True, help="Append the Markdown report to $GITHUB_STEP_SUMMARY "
+                     "(within GitHub's 1 MiB)."),
+        click.option("--json-output", metavar="FILE", help="Also write the JSON report to FILE."),
+    ]
+    return _apply(command, options)

@@ -1,0 +1,55 @@
+"""An organisation's settings (``ci-carbon.yaml``) as the stages use them: its MLflow tag and param names and
+defaults, and its carbon budget for pull requests. The file itself is read by :mod:`ci_carbon.sources.config_file`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from ci_carbon.core.model import EMPTY
+
+BUDGET_KG = ("warn_kg", "fail_kg", "job_warn_kg", "job_fail_kg")  # kg CO2eq: the PR's total, one job's
+BUDGET_PERCENT = ("warn_percent", "fail_percent")  # increase of the total over the base, in %
+BUDGET_PAIRS = (("warn_kg", "fail_kg"), ("job_warn_kg", "job_fail_kg"), ("warn_percent", "fail_percent"))
+BUDGET_KEYS = (*BUDGET_KG, *BUDGET_PERCENT, "approve_label")
+DEFAULT_APPROVE_LABEL = "carbon-budget-approved"
+
+
+class MlflowConfig(NamedTuple):
+    fields: Mapping[str, tuple[str, ...]] = EMPTY  # ci-carbon field → the organisation's names, in order
+    team: tuple[str, ...] = ()
+    project: tuple[str, ...] = ()
+    defaults: Mapping[str, object] = EMPTY
+
+
+class BudgetConfig(NamedTuple):
+    """Thresholds of the budget gate; None: not set. The command line's --budget-* options win over these."""
+
+    warn_kg: float | None = None
+    fail_kg: float | None = None
+    job_warn_kg: float | None = None
+    job_fail_kg: float | None = None
+    warn_percent: float | None = None
+    fail_percent: float | None = None
+    approve_label: str = DEFAULT_APPROVE_LABEL
+
+    def limits(self) -> dict[str, float | None]:
+        """The numeric thresholds by name (approve_label aside)."""
+        return {k: getattr(self, k) for k in (*BUDGET_KG, *BUDGET_PERCENT)}
+
+
+class Config(NamedTuple):
+    path: str | None = None
+    mlflow: MlflowConfig = MlflowConfig()
+    budget: BudgetConfig = BudgetConfig()
+
+
+def inverted_pairs(values: Mapping[str, object]) -> list[tuple[str, str]]:
+    """(warn, fail) threshold names where the warning is above the failure: it could never show, a mistake."""
+    out = []
+    for warn, fail in BUDGET_PAIRS:
+        low, high = values.get(warn), values.get(fail)
+        if isinstance(low, float) and isinstance(high, float) and low > high:
+            out.append((warn, fail))
+    return out
