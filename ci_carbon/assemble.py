@@ -16,6 +16,7 @@ from ci_carbon.core.estimate import estimate
 from ci_carbon.core.model import Chunk, Estimate, Factor, Job, JobSpec, Skipped
 from ci_carbon.core.report import Report, SourceInfo
 from ci_carbon.core.resolve import resolve
+from ci_carbon.core.rows import Rows, RowStore
 from ci_carbon.core.totals import Totals
 from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.sources.interface import Source
@@ -54,13 +55,14 @@ def resolve_chunk(chunk: Chunk, strict: bool) -> tuple[list[Job], list[Skipped]]
 class Folds:
     """What every command folds a stream into: totals, advice, factors and skipped inputs (and the estimates)."""
 
-    def __init__(self, names: NamesFactory = AllNames, keep: bool = True):
+    def __init__(self, names: NamesFactory = AllNames, keep: bool = False, rows: bool = True):
         self.advice = Advice(names)
         self.totals = Totals()
         self.factors: dict[Factor, None] = {}
         self.skipped: list[Skipped] = []
-        self.keep = keep
+        self.keep = keep  # the estimates themselves (a review compares jobs field by field)
         self.estimates: list[Estimate] = []
+        self.rows = RowStore() if rows else None
 
     def add(self, chunk: Chunk, strict: bool) -> list[Estimate]:
         """Fold one chunk; its estimates, largest first, for what a caller adds of its own."""
@@ -73,6 +75,8 @@ class Folds:
         self.skipped += (*chunk.skipped, *unresolved)
         if self.keep:
             self.estimates += estimates
+        if self.rows is not None:
+            self.rows.add(estimates)
         return estimates
 
     def fold(self, source: Source) -> None:
@@ -84,27 +88,28 @@ class Folds:
         factors = {**self.factors, **{Factor("equivalent", e.id, e.kg_per_unit, f"kgCO2eq/{e.per}", e.source, e.year):
                                       None for e in equivalent}}
         return Report(
-            estimates=tuple(sorted(self.estimates, key=order)),
+            rows=self.rows.rows() if self.rows is not None else Rows(),
             totals=self.totals,
             recommendations=self.advice.result(),
             factors=tuple(sorted(factors, key=lambda f: (f.kind, f.subject, f.value, f.source))),
             equivalents=tuple(equivalent),
             source=source,
             skipped=tuple(sorted(self.skipped, key=lambda s: (s.code, s.name, s.id))),
+            estimates=tuple(sorted(self.estimates, key=order)),
         )
 
 
-def assemble(source: Source) -> Report:
-    """The report of everything ``source`` streams."""
-    folds = Folds()
+def assemble(source: Source, keep: bool = False) -> Report:
+    """The report of everything ``source`` streams; ``keep`` also keeps its estimates (a pull request's review)."""
+    folds = Folds(keep=keep)
     folds.fold(source)
     return folds.report(source.info())
 
 
 def report_of(specs: Sequence[JobSpec], source: SourceInfo | None = None, skipped: Iterable[Skipped] = (),
               strict: bool = True) -> Report:
-    """The report of jobs already in hand (one chunk): tests and small callers."""
-    folds = Folds()
+    """The report of jobs already in hand (one chunk), estimates kept: tests and small callers."""
+    folds = Folds(keep=True)
     folds.add(Chunk(tuple(specs), tuple(skipped)), strict)
     return folds.report(source)
 

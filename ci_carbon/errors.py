@@ -1,4 +1,4 @@
-"""Errors that end a command with a documented exit code (DESIGN.md: 0 ok, 1 a budget failed and nothing else,
+"""Errors that end a command with a documented exit code (docs/design.md: 0 ok, 1 a budget failed and nothing else,
 2 bad input or usage, 3 a source or forge unreachable after retries, 4 an internal error).
 
 Every user mistake becomes an :class:`InputProblem` (one line: file, line, field, message, suggestion);

@@ -6,8 +6,12 @@ import click
 
 
 @click.command("comment", context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--body-file", required=True, metavar="FILE",
-              help="The Markdown report as `ci-carbon report` rendered it; - reads standard input.")
+@click.option("--report", "report_file", metavar="FILE",
+              help="The JSON report (`ci-carbon report --json-output FILE`): the comment is rendered from it to the "
+                   "forge's size, leaving out the least important sections first.")
+@click.option("--body-file", metavar="FILE",
+              help="Markdown written elsewhere, posted as it is (cut by whole blocks if too long); - reads standard "
+                   "input.")
 @click.option("--key", metavar="KEY", help="Report key: one sticky comment per key (default: $GITHUB_WORKFLOW/"
               "$GITHUB_JOB, on GitLab $CI_JOB_NAME, else 'default'); give each matrix leg its own.")
 @click.option("--behaviour", "--behavior", "behaviour", type=click.Choice(["update", "new", "delete-and-new"]),
@@ -29,9 +33,10 @@ import click
                    "never replaces a newer one.")
 @click.option("--summary-file", metavar="FILE", envvar="GITHUB_STEP_SUMMARY",
               help="Append the notice here when no comment is posted (default: $GITHUB_STEP_SUMMARY).")
-def comment(body_file: str, forge: str, pr: int | None, token_env: str | None, key: str | None, behaviour: str,
-            dry_run: bool, author: str | None, report_time: str | None, summary_file: str | None) -> None:
+def comment(report_file: str | None, body_file: str | None, forge: str, pr: int | None, token_env: str | None,
+            key: str | None, behaviour: str, dry_run: bool, author: str | None, report_time: str | None,
+            summary_file: str | None) -> None:
     """Post or update the pull-request comment (GitHub) or merge-request note (GitLab) with the report."""
     from ci_carbon.publish.comment import post
 
-    post(body_file, forge, pr, token_env, key, behaviour, dry_run, author, report_time, summary_file)
+    post(report_file, body_file, forge, pr, token_env, key, behaviour, dry_run, author, report_time, summary_file)

@@ -16,6 +16,7 @@ from ci_carbon.cli.output import REPORT_EXTENSIONS, format_of, write_pieces
 from ci_carbon.core.report import Report
 from ci_carbon.core.settings import Config
 from ci_carbon.errors import InputError, InputProblem
+from ci_carbon.render.payload import Payload
 from ci_carbon.sources.interface import Request
 
 
@@ -56,19 +57,21 @@ def _report(sources: dict, settings: Config, base: str | None, selection: dict) 
 
     chosen, value = choose(sources)
     repo = str(selection.get("repo") or ".")
-    if not base:
-        return assemble(open_source(chosen, value, source_request(settings, selection)))
+    if not base:  # a manifest's jobs are few: their estimates are kept (budget annotations point at their lines)
+        return assemble(open_source(chosen, value, source_request(settings, selection)), keep=chosen.kind == "manifest")
     from ci_carbon.compare import pipeline
 
     if chosen.kind == "manifest":
-        head = assemble(open_source(chosen, value, Request(settings)))
+        head = assemble(open_source(chosen, value, Request(settings)), keep=True)
         return pipeline.manifest_against_base(head, value, base, repo)
     if selection.get("git_range") or selection.get("git_commits"):
         raise click.UsageError("--base selects the pull request's commits itself; give --base or "
                                "--git-range/--git-commit, not both")
     point, commits = pipeline.pull_request_commits(base, repo)
-    head = assemble(open_source(chosen, value, source_request(settings, {**selection, "git_commits": commits})))
-    at_base = assemble(open_source(chosen, value, source_request(settings, {**selection, "git_commits": (point.sha,)})))
+    head = assemble(open_source(chosen, value, source_request(settings, {**selection, "git_commits": commits})),
+                    keep=True)
+    at_base = assemble(open_source(chosen, value, source_request(settings, {**selection, "git_commits": (point.sha,)})),
+                       keep=True)
     return pipeline.runs_against_base(head, at_base, point)
 
 
@@ -84,7 +87,8 @@ def _judge(result: Report, settings: Config, limits: dict, approved: bool, label
     return pipeline.judge(result, settings.budget, limits, approved, names)
 
 
-def _hand_over(result: Report, json_output: str | None, github_output: str | None, step_summary: bool) -> None:
+def _hand_over(result: Report, r: Payload, markdown: str | None, json_output: str | None,
+               github_output: str | None, step_summary: bool) -> None:
     """What GitHub Actions reads after the report: the JSON file, step outputs, job summary, annotations."""
 
     summary = os.environ.get("GITHUB_STEP_SUMMARY") if step_summary else None
@@ -92,14 +96,28 @@ def _hand_over(result: Report, json_output: str | None, github_output: str | Non
     if not (json_output or github_output or summary or breaches):
         return
     from ci_carbon.publish import actions
+    from ci_carbon.render.formats import markdown as render_markdown
 
-    json_path = actions.write_json(result, json_output) if json_output else None
+    json_path = actions.write_json(r, json_output) if json_output else None
     if github_output:
         actions.write_outputs(github_output, actions.outputs(result, json_path))
     if summary:
-        actions.append_summary(summary, result, json_path)
+        actions.append_summary(summary, r, markdown if markdown is not None else render_markdown(r), json_path)
     if breaches:
         click.echo(actions.annotations(result, os.environ.get("GITHUB_ACTIONS") == "true"), err=True, nl=False)
+
+
+def _nothing_estimated(result: Report) -> InputError | None:
+    """Runs or jobs were selected but none could be estimated: a check must not go green on nothing (exit 2)."""
+    if result.totals.jobs or not result.not_estimated:
+        return None
+    reasons: dict[str, int] = {}
+    for skip in result.skipped:
+        reasons[skip.code] = reasons.get(skip.code, 0) + 1
+    why = ", ".join(f"{n} {code.replace('_', ' ')}" for code, n in sorted(reasons.items()))
+    where = result.source.where if result.source else "ci-carbon"
+    return InputError([InputProblem(where, None, None, f"{result.not_estimated} selected but none could be "
+                                    f"estimated ({why}); the report lists why for each")])
 
 
 @click.command()
@@ -117,7 +135,8 @@ def report(config: str | None, fmt: str | None, output: str | None, base: str | 
 
     With --base, compare with the pull request's base; with budget thresholds, exit 1 when one fails.
     """
-    from ci_carbon.render.formats import render_pieces
+    from ci_carbon.render import formats
+    from ci_carbon.render import payload as contract
     from ci_carbon.sources import REGISTRY, config_file, parameter
 
     limits = {k.removeprefix("budget_"): options.pop(k) for k in list(options) if k.startswith("budget_")}
@@ -126,7 +145,12 @@ def report(config: str | None, fmt: str | None, output: str | None, base: str | 
     settings = config_file.load(config)
     with bulk_allocation():
         result = _judge(_report(sources, settings, base, options), settings, limits, approved, labels)
-        write_pieces(render_pieces(result, fmt), output)
-    _hand_over(result, json_output, github_output, step_summary)
+        r = contract.build(result, sentences=fmt == "json" or bool(json_output))
+        markdown = formats.markdown(r) if fmt == "markdown" else None  # rendered once: output and job summary
+        write_pieces(iter((markdown,)) if markdown is not None else formats.pieces(r, fmt), output)
+    _hand_over(result, r, markdown, json_output, github_output, step_summary)
+    failed = _nothing_estimated(result)
+    if failed is not None:
+        raise failed
     if result.budget is not None and result.budget.status == "fail":
         raise BudgetFailed()

@@ -9,7 +9,7 @@ so a deliberate increase can merge while the check still says what it cost.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from ci_carbon.core.model import Origin
 from ci_carbon.core.report import Report
@@ -54,15 +54,26 @@ def _limit_kg(limits: Mapping[str, float | None], base_kg: float | None) -> floa
     return None
 
 
+def _jobs(report: Report) -> Iterator[tuple[str, float, Origin | None]]:
+    """(name, kg, where it is written) of each job: from the estimates where the report kept them (a manifest, a
+    review), else from its rows (a report of a whole store keeps rows only; their kg is rounded to the milligram)."""
+    if report.estimates:
+        for est in report.estimates:
+            yield est.job.spec.name, est.emissions_kg, est.job.spec.origin
+        return
+    for row in report.rows:
+        yield row["name"], row["emissions_kg"], None
+
+
 def _job_breaches(report: Report, limits: Mapping[str, float | None]) -> list[Breach]:
+    if limits.get("job_fail_kg") is None and limits.get("job_warn_kg") is None:
+        return []
     comparison = report.comparison
     touched = {c.name for c in comparison.changes if c.kind in ("added", "changed")} if comparison else None
     out = []
-    for est in report.estimates:
-        spec = est.job.spec
-        if touched is None or spec.name in touched:
-            breach = _check(limits, ("job_fail_kg", "job_warn_kg"), est.emissions_kg, "job", "kg", spec.name,
-                            spec.origin)
+    for name, kg, origin in _jobs(report):
+        if touched is None or name in touched:
+            breach = _check(limits, ("job_fail_kg", "job_warn_kg"), kg, "job", "kg", name, origin)
             if breach:
                 out.append(breach)
     return out

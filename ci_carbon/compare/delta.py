@@ -65,4 +65,4 @@ def compare(base: Report, head: Report, baseline: Baseline) -> Comparison:
     base_kg = base.totals.emissions_kg
     delta = head.totals.emissions_kg - base_kg
     percent = delta / base_kg * 100 if base_kg > 0 else None
-    return Comparison(baseline, base.totals, tuple(sorted(changes, key=_order)), delta, percent)
+    return Comparison(baseline, base.totals, tuple(sorted(changes, key=_order)), delta, percent, base.not_estimated)

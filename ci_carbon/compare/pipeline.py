@@ -26,7 +26,7 @@ def manifest_against_base(head: Report, manifest: str, ref: str, repo_path: str)
     if found.text is None:  # the manifest did not exist at the base: every job is added
         base_report = report_of((), SourceInfo("manifest", where))
     else:
-        base_report = assemble(ManifestSource(where, text=found.text))
+        base_report = assemble(ManifestSource(where, text=found.text), keep=True)
     baseline = Baseline(point, "manifest", found.path, found.renamed_from, found.text is not None)
     return head._replace(comparison=delta.compare(base_report, head, baseline))
 

@@ -1,4 +1,4 @@
-"""The estimate: energy and emissions of a resolved job (Lacoste et al. 2019; DESIGN.md "The estimate").
+"""The estimate: energy and emissions of a resolved job (Lacoste et al. 2019; docs/design.md "The estimate").
 
 Pure arithmetic over a :class:`Job`; every number it multiplies was chosen, with its source, by
 :mod:`ci_carbon.core.resolve`. The range multiplies the uncertain factors' bounds together (the product of

@@ -15,6 +15,7 @@ from ci_carbon import __version__
 from ci_carbon.core.equivalents import Equivalent
 from ci_carbon.core.model import EMPTY, Estimate, Factor, Skipped
 from ci_carbon.core.review import Budget, Comparison
+from ci_carbon.core.rows import Rows
 from ci_carbon.core.totals import Totals
 
 
@@ -27,6 +28,9 @@ class Recommendation(NamedTuple):
     params: Mapping[str, object] = EMPTY
 
 
+COUNTED_ELSEWHERE = ("parent",)  # skipped inputs whose energy is counted through other jobs
+
+
 class SourceInfo(NamedTuple):
     """Where the jobs came from, as a report may show it (a URI's password is never in ``where``)."""
 
@@ -37,7 +41,7 @@ class SourceInfo(NamedTuple):
 
 
 class Report(NamedTuple):
-    estimates: tuple[Estimate, ...]  # largest emissions first, then by name
+    rows: Rows  # every job as the formats show it, largest emissions first, then by name and id
     totals: Totals
     recommendations: tuple[Recommendation, ...]
     factors: tuple[Factor, ...]  # every factor any job used, once, sorted by name
@@ -47,3 +51,13 @@ class Report(NamedTuple):
     tool_version: str = __version__
     comparison: Comparison | None = None  # against the pull request's base, when asked
     budget: Budget | None = None  # the budget gate's verdict, when thresholds are set
+    estimates: tuple[Estimate, ...] = ()  # the estimates behind the rows, where the command kept them (a review)
+
+    @property
+    def not_estimated(self) -> int:
+        """Inputs selected but not estimated; a search's parent runs are counted through their children instead."""
+        return sum(1 for s in self.skipped if s.code not in COUNTED_ELSEWHERE)
+
+    @property
+    def selected(self) -> int:
+        return self.totals.jobs + self.not_estimated

@@ -1,6 +1,6 @@
 """Resolve a :class:`JobSpec` into a :class:`Job`: choose every factor and keep its source.
 
-The order of preference is DESIGN.md's: measured power, else the job's ``power_w``, else TDP × utilisation;
+The order of preference is docs/design.md's: measured power, else the job's ``power_w``, else TDP × utilisation;
 the job's own PUE and intensity, else the region's published figure, else the grid of its state or country,
 else the world average — each fallback recorded as a guess so that advice can say what to measure.
 

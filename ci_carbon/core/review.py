@@ -54,6 +54,7 @@ class Comparison(NamedTuple):
     changes: tuple[JobChange, ...]  # added, removed and changed first (largest |delta| first), then unchanged
     delta_kg: float
     percent: float | None  # None when the base emitted nothing
+    not_estimated: int = 0  # inputs of the base that were not estimated
 
     def count(self, kind: str) -> int:
         return sum(1 for c in self.changes if c.kind == kind)

@@ -12,7 +12,8 @@ import uuid
 
 from ci_carbon.core.report import Report
 from ci_carbon.errors import InputError, InputProblem
-from ci_carbon.render.formats import render, render_annotations, render_brief
+from ci_carbon.render.formats import pieces, render_annotations, render_brief
+from ci_carbon.render.payload import Payload
 
 SUMMARY_LIMIT = 1024 * 1024  # bytes GitHub accepts in one step's summary
 OUTPUTS = ("total_kg", "delta_kg", "delta_percent", "budget_status", "json_path")
@@ -54,29 +55,29 @@ def write_outputs(path: str, values: dict[str, str]) -> None:
     _append(path, "".join(blocks), "--github-output")
 
 
-def write_json(report: Report, path: str) -> str:
+def write_json(r: Payload, path: str) -> str:
     """The JSON report at ``path`` (beside any other format); its absolute path, for the json_path output."""
     try:
         with open(path, "w", encoding="utf-8") as handle:
-            handle.write(render(report, "json"))
+            handle.writelines(pieces(r, "json"))
     except OSError as err:
         raise InputError([InputProblem(path, None, "--json-output", f"cannot be written: {err.strerror}")]) from None
     return os.path.abspath(path)
 
 
-def summary_text(report: Report, used: int, json_path: str | None) -> str | None:
-    """The Markdown for the job summary: the full report if it fits beside ``used`` bytes, else the brief one."""
-    full = render(report, "markdown")
+def summary_text(r: Payload, full: str, used: int, json_path: str | None) -> str | None:
+    """The Markdown for the job summary: the full report (rendered once, for every use) if it fits beside ``used``
+    bytes, else the brief one."""
     size = len(full.encode("utf-8"))
     if used + size + 1 <= SUMMARY_LIMIT:
         return full
-    brief = render_brief(report, size, json_path)
+    brief = render_brief(r, size, json_path)
     return brief if used + len(brief.encode("utf-8")) + 1 <= SUMMARY_LIMIT else None
 
 
-def append_summary(path: str, report: Report, json_path: str | None) -> None:
+def append_summary(path: str, r: Payload, full: str, json_path: str | None) -> None:
     used = os.path.getsize(path) if os.path.isfile(path) else 0
-    text = summary_text(report, used, json_path)
+    text = summary_text(r, full, used, json_path)
     if text is not None:
         _append(path, ("\n" if used else "") + text, "--step-summary")
 

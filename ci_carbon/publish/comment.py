@@ -1,9 +1,10 @@
 """Post the rendered report as one sticky pull-request comment (or merge-request note): `ci-carbon comment`.
 
-In order: read the body, find where to post (github.py / gitlab.py), fit the body into the forge's limit
-(fit.py), upsert under the marker (forge.py, markers.py), and say what happened. Exit codes as DESIGN.md: 0 posted
-or deliberately not posted (no token, a fork's read-only token, not a pull request, a newer report already there);
-2 bad input or a token/pull request the forge refuses; 3 the forge could not be reached after retries.
+In order: read the body (the JSON report, or Markdown from elsewhere), find where to post (github.py / gitlab.py),
+render or cut the body to the forge's limit (ci_carbon/render/sized.py), upsert under the marker (forge.py,
+markers.py), and say what happened. Exit codes as the design doc: 0 posted or deliberately not posted (no token, a
+fork's read-only token, not a pull request, a newer report already there); 2 bad input or a token/pull request the
+forge refuses; 3 the forge could not be reached after retries.
 
 Imports are light at module level (click, the standard library, this package's own stdlib-only modules); requests,
 jinja2 and the forge modules load only when a comment is posted.
@@ -17,6 +18,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 import click
 
@@ -27,7 +29,14 @@ from ci_carbon.publish.markers import Marker
 from ci_carbon.publish.transport import DryRun, ForgeError, Http, Sent
 
 
-def _read_body(path: str) -> str:
+class Body(NamedTuple):
+    """What to post: the JSON report (rendered here to the forge's size), or Markdown written elsewhere."""
+
+    report: dict | None = None
+    markdown: str | None = None
+
+
+def _read_text(path: str, option: str) -> str:
     from ci_carbon.publish import words
 
     try:
@@ -38,10 +47,32 @@ def _read_body(path: str) -> str:
                 text = handle.read()
     except (OSError, UnicodeDecodeError) as err:
         why = getattr(err, "strerror", None) or str(err)
-        raise InputError([InputProblem(path, None, "--body-file", words.line("unreadable", why))]) from None
+        raise InputError([InputProblem(path, None, option, words.line("unreadable", why))]) from None
     if not text.strip():
-        raise InputError([InputProblem(path, None, "--body-file", words.line("empty_body"))])
+        raise InputError([InputProblem(path, None, option, words.line("empty_body"))])
     return text
+
+
+def read_body(report_file: str | None, body_file: str | None) -> Body:
+    """The body from --report (a ci-carbon/report/v1 JSON file) or --body-file (Markdown)."""
+    from ci_carbon.publish import words
+    from ci_carbon.render.payload import SCHEMA
+
+    if (report_file is None) == (body_file is None):
+        raise InputError([InputProblem("ci-carbon", None, "--report", "give --report FILE (the JSON report) or "
+                                       "--body-file FILE (Markdown), one of them")])
+    if body_file is not None:
+        return Body(markdown=_read_text(body_file, "--body-file"))
+    assert report_file is not None
+    text = _read_text(report_file, "--report")
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        raise InputError([InputProblem(report_file, None, "--report", words.line("not_a_report", err))]) from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("jobs"), list):
+        raise InputError([InputProblem(report_file, None, "--report", words.line("not_a_report",
+                                       f"its schema is not {SCHEMA}"))])
+    return Body(report=data)
 
 
 def _report_time(option: str | None, implied: datetime | None) -> datetime:
@@ -111,18 +142,24 @@ def _sender(target: Target, dry_run: bool) -> Http | DryRun:
     return Http(headers(target.token))
 
 
-def _fitted(body: str, client: Forge, marker: Marker) -> str:
-    """The report with no marker of its own, cut down to what fits beside our marker (fit.py's order)."""
-    from ci_carbon.publish import fit, words
+def _fitted(body: Body, client: Forge, marker: Marker) -> str:
+    """The report with no marker of its own, within what fits beside our marker: rendered from the JSON report to
+    the forge's size (sections left out by priority), or Markdown from elsewhere cut by whole blocks."""
+    from ci_carbon.publish import words
+    from ci_carbon.render import sized
 
-    def note(left: Sequence[fit.Left]) -> str:
-        return words.block("fit.j2", "left_out", left, client.name, client.limit)
-
-    budget = client.limit - fit.size(marker.line() + "\n")
-    result = fit.fit(markers.neutralise(body), budget, note)
-    if result.left_out:
-        _tell(client.name, words.line("shortened", client.name, client.limit, len(result.left_out)))
-    return result.body
+    budget = client.limit - sized.size(marker.line() + "\n")
+    if body.report is not None:
+        text, left = sized.fitted(body.report, budget, client.name, client.limit)
+        text = markers.neutralise(text)  # user text is already escaped in it; this keeps the rule in one place
+        if left:
+            _tell(client.name, words.line("shortened", client.name, client.limit, len(left)))
+        return text
+    text, was_cut = sized.cut(markers.neutralise(body.markdown or ""), budget,
+                              words.block("messages.j2", "cut_note", client.name, client.limit))
+    if was_cut:
+        _tell(client.name, words.line("shortened", client.name, client.limit, 1))
+    return text
 
 
 def _raise_for(err: ForgeError, target: Target) -> None:
@@ -169,7 +206,7 @@ class Choices:
     summary_file: str | None
 
 
-def _post(target: Target, body: str, choices: Choices, env: Mapping[str, str]) -> None:
+def _post(target: Target, body: Body, choices: Choices, env: Mapping[str, str]) -> None:
     sender = _sender(target, choices.dry_run)
     client = _client(target, sender, choices.author, env)
     marker = Marker(choices.key or target.key, _report_time(choices.report_time, target.time))
@@ -186,12 +223,13 @@ def _post(target: Target, body: str, choices: Choices, env: Mapping[str, str]) -
         _report(outcome, target)
 
 
-def post(body_file: str, forge: str, pr: int | None, token_env: str | None, key: str | None, behaviour: str,
-         dry_run: bool, author: str | None, report_time: str | None, summary_file: str | None) -> None:
+def post(report_file: str | None, body_file: str | None, forge: str, pr: int | None, token_env: str | None,
+         key: str | None, behaviour: str, dry_run: bool, author: str | None, report_time: str | None,
+         summary_file: str | None) -> None:
     """Post or update the pull-request comment (GitHub) or merge-request note (GitLab) with the report."""
     env = os.environ
     name = forge if forge != "auto" else ("gitlab" if env.get("GITLAB_CI") else "github")
-    body = _read_body(body_file)
+    body = read_body(report_file, body_file)
     target = _target(name, env, pr, token_env)
     if target.number is None:
         _notice("no_pull_request", target, summary_file)

@@ -148,7 +148,7 @@ class Records:
 
 def _plain(value: object) -> object:
     """What orjson does not serialise itself: named tuples as lists (as json.dumps does), mappings as dicts."""
-    if isinstance(value, Records):
+    if isinstance(value, (Records, Sequence)) and not isinstance(value, (str, bytes, Mapping)):
         return list(value)
     if isinstance(value, tuple):
         return list(value)
@@ -172,14 +172,20 @@ def tojson(value: dict) -> str:
     return "".join(jsonpieces(value))
 
 
+def _records(item: object) -> bool:
+    """A list of records written one per line: the jobs (a lazy sequence of rows), or a list of objects."""
+    if isinstance(item, (Records, Sequence)) and not isinstance(item, (str, bytes, tuple, list, Mapping)):
+        return len(item) > 0
+    return isinstance(item, list) and bool(item) and all(isinstance(x, dict) for x in item)
+
+
 def jsonpieces(value: dict, rows: int = 1000) -> Iterator[str]:
     """:func:`tojson`'s text in pieces of up to ``rows`` records, for a template streamed to its file: a
     100,000-job report is 100 MB of text that need never be held whole."""
     yield "{\n"
     for index, (key, item) in enumerate(value.items()):
         head = (b",\n" if index else b"") + b"  " + _dumps(key) + b": "
-        if (isinstance(item, Records) and len(item)) or (
-                isinstance(item, list) and item and all(isinstance(x, dict) for x in item)):
+        if _records(item):
             pieces = [head, b"[\n    "]
             for row, record in enumerate(item):
                 pieces += (b",\n    " if row else b"", _dumps(record))
@@ -193,8 +199,16 @@ def jsonpieces(value: dict, rows: int = 1000) -> Iterator[str]:
     yield "\n}"
 
 
+def total_from(rows: Sequence[Mapping[str, Any]], start: int, column: str) -> float:
+    """The sum of one number over the rows from ``start`` on: the chart's slice of all other jobs."""
+    total = getattr(rows, "total", None)
+    if total is not None:
+        return float(total(column, start))
+    return sum((row[column] for row in rows[start:]), 0.0)
+
+
 FILTERS = {"sig": sig, "mass": mass, "energy": energy, "md": md, "mermaid": mermaid, "csvrow": csvrow,
-           "csvlines": csvlines, "pick": pick,
+           "csvlines": csvlines, "pick": pick, "total_from": total_from,
            "tojson": tojson, "jsonpieces": jsonpieces, "dmass": dmass, "dpct": dpct, "number": number,
            "yamlstr": yamlstr, "ghdata": ghdata,
            "ghprop": ghprop}

@@ -1,4 +1,4 @@
-"""The YAML manifest source (DESIGN.md "YAML manifest, version 1"): a file of planned jobs → JobSpecs.
+"""The YAML manifest source (docs/design.md "YAML manifest, version 1"): a file of planned jobs → JobSpecs.
 
 Validation is exhaustive rather than fail-fast: ``ci-carbon validate`` prints every problem with its line,
 so a user fixes a manifest in one pass.

@@ -1,6 +1,6 @@
-"""The JSON summary contract (DESIGN.md, ``ci-carbon/summary/v1``) built from the summary model.
+"""The JSON summary contract (docs/design.md, ``ci-carbon/summary/v1``) built from the summary model.
 
-The keys DESIGN.md names (schema, period, totals, previous, groups, months, recommendations) keep its shape; the
+The keys docs/design.md names (schema, period, totals, previous, groups, months, recommendations) keep its shape; the
 rest are added (keys may be added, never renamed or removed). Floats are rounded to 6 decimals, as in the report.
 schemas/summary-v1.schema.json validates it.
 """

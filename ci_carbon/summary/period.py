@@ -39,7 +39,7 @@ class Period(NamedTuple):
         return (self.end - timedelta(microseconds=1)).date()
 
     def as_dict(self) -> dict[str, str]:
-        """The JSON contract's period: dates, end exclusive, as DESIGN.md shows it."""
+        """The JSON contract's period: dates, end exclusive, as docs/design.md shows it."""
         return {"start": _iso(self.start), "end": _iso(self.end), "label": self.label}
 
 

@@ -87,8 +87,10 @@ def many_jobs_manifest(path: Path, jobs: int = 400) -> Path:
 
 
 def report_body(manifest: Path, out: Path) -> Path:
-    """The Markdown report of ``manifest`` as `ci-carbon report` renders it, written to ``out``."""
-    result = run_cli("report", "--manifest", str(manifest), "--output", str(out))
+    """The Markdown report of ``manifest`` as `ci-carbon report` renders it, written to ``out`` (the JSON report
+    beside it, as ``out`` with the suffix .json)."""
+    result = run_cli("report", "--manifest", str(manifest), "--output", str(out), "--json-output",
+                     str(out.with_suffix(".json")))
     assert result.code == 0, result.err
     return out
 
@@ -102,3 +104,14 @@ def example_body(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def big_body(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("big")
     return report_body(many_jobs_manifest(folder / "jobs.yaml"), folder / "report.md")
+
+
+@pytest.fixture(scope="session")
+def example_report(example_body: Path) -> Path:
+    """The JSON report of the bundled example, written beside its Markdown by the same `ci-carbon report`."""
+    return example_body.with_suffix(".json")
+
+
+@pytest.fixture(scope="session")
+def big_report(big_body: Path) -> Path:
+    return big_body.with_suffix(".json")

@@ -233,8 +233,8 @@ def test_an_unreachable_api_is_exit_3_after_retries(example_body: Path):
     assert result.err.startswith(f"ci-carbon: GitHub could not be reached at http://127.0.0.1:{port} after retries")
 
 
-def test_an_oversized_report_is_fitted_below_the_limit(github: FakeGitHub, big_body: Path):
-    result = run_comment("--body-file", str(big_body), env=github_env(github))
+def test_an_oversized_report_is_rendered_to_the_limit(github: FakeGitHub, big_report: Path, big_body: Path):
+    result = run_comment("--report", str(big_report), env=github_env(github))
     assert result.code == 0, result.err
     posted = github.comments[0]["body"]
     assert len(posted) <= 65_536 and len(text(big_body)) > 65_536
@@ -242,6 +242,19 @@ def test_an_oversized_report_is_fitted_below_the_limit(github: FakeGitHub, big_b
     assert posted.startswith(MARKER + "\n### 🌱 Training carbon footprint")
     assert "_Shortened to fit GitHub's limit of 65,536 characters: left out the table of 390 more jobs" in posted
     assert "::notice title=ci-carbon::The report is longer than GitHub's limit" in result.err
+
+
+def test_oversized_markdown_from_elsewhere_is_cut_by_whole_blocks(github: FakeGitHub, big_body: Path):
+    result = run_comment("--body-file", str(big_body), env=github_env(github))
+    assert result.code == 0, result.err
+    posted = github.comments[0]["body"]
+    assert len(posted) <= 65_536 < len(text(big_body))
+    assert problems(posted) == []  # no table, chart or <details> element cut in half
+    body = posted.removeprefix(MARKER + "\n")
+    kept, note = body.rstrip("\n").rsplit("\n\n", 1)
+    assert text(big_body).startswith(kept)  # whole blocks from the start, nothing rewritten
+    assert note == ("_Cut to fit GitHub's limit of 65,536 characters: the rest of the report is left out. The full "
+                    "report is in the job summary and the JSON report artifact._")
 
 
 def test_dry_run_prints_the_requests_and_sends_none(github: FakeGitHub, example_body: Path):

@@ -26,11 +26,11 @@ def _matches(name: str, text: str) -> None:
     assert text == golden.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize(("body", "golden"), [("example_body", "example.github.md"),
-                                              ("big_body", "400-long-jobs.github.md")])
+@pytest.mark.parametrize(("body", "golden"), [("example_report", "example.github.md"),
+                                              ("big_report", "400-long-jobs.github.md")])
 def test_posted_body_matches_golden(github: FakeGitHub, request: pytest.FixtureRequest, body: str, golden: str):
     path: Path = request.getfixturevalue(body)
-    result = run_comment("--body-file", str(path), env=github_env(github))
+    result = run_comment("--report", str(path), env=github_env(github))
     assert result.code == 0, result.err
     _matches(golden, github.comments[0]["body"])
 

@@ -81,7 +81,7 @@ def test_chunk_size_does_not_change_what_a_run_becomes(store):
 
 def _report(store: str, chunk: int, selection: Selection | None = None):
     request = SourceRequest(Config(CONFIG), selection or Selection(), NOW, chunk=chunk)
-    return assemble(MlflowSource(store, request))
+    return assemble(MlflowSource(store, request), keep=True)
 
 
 def test_advice_and_totals_are_folds_chunking_changes_nothing(store):
@@ -91,6 +91,7 @@ def test_advice_and_totals_are_folds_chunking_changes_nothing(store):
     for size in (1, 3):
         folded = _report(store, size)
         assert folded.estimates == whole.estimates and folded.skipped == whole.skipped
+        assert list(folded.rows) == list(whole.rows)
         for key, value in whole.totals._asdict().items():
             assert getattr(folded.totals, key) == pytest.approx(value, rel=1e-12), key
         assert [(r.kind, r.jobs) for r in folded.recommendations] == [(r.kind, r.jobs) for r in whole.recommendations]

@@ -252,7 +252,9 @@ def test_clock_skew_is_listed_not_estimated(mlflow_server):
     run = client.create_run(exp, start_time=T0, tags={"gpu": "Tesla T4", "cloud": "gcp", "region": "us-central1"},
                             run_name="skewed")
     client.set_terminated(run.info.run_id, end_time=T0 - 60 * S)
-    data = report(mlflow_server.uri, name)
-    assert data["jobs"] == []
+    result = run_cli("report", "--mlflow-uri", mlflow_server.uri, "--experiment", name, "--format", "json")
+    assert result.code == 2  # selected, none estimated: not a green check
+    data = result.json()
+    assert data["jobs"] == [] and data["totals"]["jobs_not_estimated"] == 1
     assert [(s["name"], s["code"]) for s in data["skipped"]] == [("skewed", "no_times")]
     assert "end is before the start" in data["skipped"][0]["reason"]
