@@ -49,7 +49,7 @@ def test_selected_but_none_estimated_is_exit_2_and_says_why(experiments):
     assert result.out.startswith("### 🌱 Training carbon footprint: not estimated\n\nNone of the 4 selected jobs "
                                  "(MLflow runs) could be estimated; why is listed below for each. Nothing is reported "
                                  "as 0 kg.\n")
-    assert "0 kg" not in result.out and "<summary>4 inputs not estimated</summary>" in result.out
+    assert "0 kg CO2eq" not in result.out and "<summary>4 inputs not estimated</summary>" in result.out
     data = run_cli("report", "--mlflow-uri", uri, "--experiment", none, "--format", "json")
     assert data.code == 2 and data.json()["totals"]["jobs"] == 0 and data.json()["totals"]["jobs_not_estimated"] == 4
 
