@@ -288,7 +288,8 @@ def _region_place(part: _Part, provider: str, region: str) -> _Place | None:
                                    "gCO2eq/kWh", row.source, row.year))
         return _Place(label, provider, row.region, row.country, _continent(row.country), row.carbon_intensity,
                       _aged(part, rel.value, row.year), row)
-    grid = tables.grids().get(row.subdivision) or tables.grids().get(row.country)
+    # The grid row the region sits on: the same location gets the same factor whatever provider name is used.
+    grid = tables.grids().get(row.grid) or tables.grids().get(row.subdivision) or tables.grids().get(row.country)
     if grid is None:
         return _world(part, provider)
     place = _grid_place(part, grid, provider, row, label)

@@ -62,6 +62,8 @@ class Cpu(NamedTuple):
 
 
 class Grid(NamedTuple):
+    """One grid's location-based factor. ``carbon_intensity`` is the headline, on one basis for every row."""
+
     code: str
     alpha3: str
     name: str
@@ -71,9 +73,23 @@ class Grid(NamedTuple):
     carbon_intensity: float
     source: str
     year: int
+    basis_emissions: str = "direct"  # direct (combustion at the plant) | lifecycle (upstream included)
+    basis_grid: str = "generation"  # generation (per kWh generated in the grid) | consumption (imports traced)
+    method: str = ""  # published (the source prints the figure) | derived (mix x per-fuel factors, see source)
+    accessed: str = ""
+    lifecycle_intensity: float | None = None  # Ember's lifecycle figure beside it, where published
+    lifecycle_source: str = ""
+    lifecycle_year: int = 0
 
 
 class Region(NamedTuple):
+    """A cloud region: where it is, the grid row it sits on, and what the provider itself publishes for it.
+
+    ``carbon_intensity`` is kept for callers written before the grid column existed and is always None: the
+    location-based factor comes from ``grid`` (the same grid row whatever provider name a job uses). The
+    provider's own figure, on its own basis, is ``provider_intensity``.
+    """
+
     provider: str
     region: str
     name: str
@@ -86,6 +102,19 @@ class Region(NamedTuple):
     year: int
     pue_source: str
     pue_year: int
+    grid: str = ""
+    accessed: str = ""
+    pue_accessed: str = ""
+    provider_intensity: float | None = None
+    provider_intensity_emissions: str = ""
+    provider_intensity_grid: str = ""
+    provider_intensity_source: str = ""
+    provider_intensity_year: int = 0
+    market_instrument: str = "none"  # hourly-cfe | annual-match-listed | none
+    market_boundary: str = "none"  # within | unverified | none
+    market_source: str = ""
+    market_year: int = 0
+    market_accessed: str = ""
 
 
 class Provider(NamedTuple):
@@ -97,6 +126,56 @@ class Provider(NamedTuple):
     renewable_matching: float | None
     matching_source: str
     matching_year: int
+    matching_scope: str = ""  # global-annual: a company-wide annual claim, never a per-region instrument
+    pue_accessed: str = ""
+    matching_accessed: str = ""
+
+
+class ResidualMix(NamedTuple):
+    """The published residual mix of a grid's market, or why there is none in the tables."""
+
+    grid: str
+    residual_intensity: float | None
+    emissions: str
+    publisher: str
+    status: str  # recorded | not-recorded (published, value not in the tables) | unknown
+    source: str
+    year: int
+    accessed: str
+
+
+class FuelFactor(NamedTuple):
+    fuel: str
+    emissions: str
+    g_per_kwh: float
+    derivation: str
+    source: str
+    year: int
+    accessed: str
+
+
+class GridMix(NamedTuple):
+    """Generation by fuel behind a derived grid row (TWh, or per cent of generation)."""
+
+    code: str
+    year: int
+    unit: str
+    generation: dict[str, float]
+    total: float
+    source: str
+    accessed: str
+
+
+class IntensityHistory(NamedTuple):
+    provider: str
+    region: str
+    year: int
+    intensity: float
+    cfe_share: float | None
+    basis_emissions: str
+    basis_grid: str
+    source: str
+    accessed: str
 
 
 class Instance(NamedTuple):
@@ -179,10 +258,14 @@ def cpu_index() -> dict[str, str]:
 
 @cache
 def grids() -> dict[str, Grid]:
-    """Upper-case code (alpha-2, ISO 3166-2 subdivision, WORLD) → grid."""
+    """Upper-case code (alpha-2, ISO 3166-2 subdivision, US-<eGRID subregion>, WORLD) → grid."""
     return {
         r["code"].upper(): Grid(r["code"].upper(), r["alpha3"].upper(), r["name"], r["kind"], r["parent"].upper(),
-                                r["continent"].upper(), float(r["carbon_intensity"]), r["source"], _year(r["year"]))
+                                r["continent"].upper(), float(r["carbon_intensity"]), r["source"], _year(r["year"]),
+                                r.get("basis_emissions", ""), r.get("basis_grid", ""), r.get("method", ""),
+                                r.get("accessed", ""), _num(r.get("lifecycle_intensity")),
+                                r.get("lifecycle_source", ""),
+                                _year(r.get("lifecycle_year")))
         for r in _rows("grids.csv")
     }
 
@@ -197,8 +280,13 @@ def regions() -> dict[tuple[str, str], Region]:
     return {
         (r["provider"].lower(), r["region"].lower()): Region(
             r["provider"].lower(), r["region"], r["name"], r["country"].upper(), r["subdivision"].upper(),
-            _num(r["carbon_intensity"]), _num(r["cfe_share"]), _num(r["pue"]), r["source"], _year(r["year"]),
-            r.get("pue_source", ""), _year(r.get("pue_year")),
+            _num(r.get("carbon_intensity")), _num(r["cfe_share"]), _num(r["pue"]), r["source"], _year(r["year"]),
+            r.get("pue_source", ""), _year(r.get("pue_year")), r.get("grid", "").upper(), r.get("accessed", ""),
+            r.get("pue_accessed", ""), _num(r.get("provider_intensity")), r.get("provider_intensity_emissions", ""),
+            r.get("provider_intensity_grid", ""), r.get("provider_intensity_source", ""),
+            _year(r.get("provider_intensity_year")), r.get("market_instrument") or "none",
+            r.get("market_boundary") or "none", r.get("market_source", ""), _year(r.get("market_year")),
+            r.get("market_accessed", ""),
         )
         for r in _rows("regions.csv")
     }
@@ -210,9 +298,54 @@ def providers() -> dict[str, Provider]:
         r["provider"].lower(): Provider(
             r["provider"].lower(), r["name"], _num(r["pue"]), r["pue_source"], _year(r["pue_year"]),
             _num(r["renewable_matching"]), r["matching_source"], _year(r["matching_year"]),
+            r.get("matching_scope", ""), r.get("pue_accessed", ""), r.get("matching_accessed", ""),
         )
         for r in _rows("providers.csv")
     }
+
+
+@cache
+def residual_mixes() -> dict[str, ResidualMix]:
+    """Grid code → the residual mix of its market (for the market-based method), or why it is missing."""
+    return {
+        r["grid"].upper(): ResidualMix(r["grid"].upper(), _num(r["residual_intensity"]), r["emissions"], r["publisher"],
+                                       r["status"], r["source"], _year(r["year"]), r["accessed"])
+        for r in _rows("residual_mixes.csv")
+    }
+
+
+@cache
+def fuel_factors() -> dict[tuple[str, str], FuelFactor]:
+    """(fuel, emissions basis) → per-fuel factor used to derive grid rows from their generation mix."""
+    return {
+        (r["fuel"], r["emissions"]): FuelFactor(r["fuel"], r["emissions"], float(r["g_per_kwh"]), r["derivation"],
+                                                r["source"], _year(r["year"]), r["accessed"])
+        for r in _rows("fuel_factors.csv")
+    }
+
+
+MIX_FUELS = ("coal", "gas", "oil", "biomass", "nuclear", "hydro", "wind", "solar", "other_renewable")
+
+
+@cache
+def grid_mix() -> dict[str, GridMix]:
+    """Grid code → the generation mix a derived grid row was computed from."""
+    return {
+        r["code"].upper(): GridMix(r["code"].upper(), _year(r["year"]), r["unit"],
+                                   {f: float(r[f] or 0) for f in MIX_FUELS}, float(r["total"]), r["source"],
+                                   r["accessed"])
+        for r in _rows("grid_mix.csv")
+    }
+
+
+@cache
+def provider_intensity_history() -> tuple[IntensityHistory, ...]:
+    """Every yearly figure a provider published for its regions (the base of the provider intensity band)."""
+    return tuple(
+        IntensityHistory(r["provider"].lower(), r["region"], _year(r["year"]), float(r["intensity"]),
+                         _num(r["cfe_share"]), r["basis_emissions"], r["basis_grid"], r["source"], r["accessed"])
+        for r in _rows("provider_intensity_history.csv")
+    )
 
 
 @cache

@@ -134,7 +134,8 @@ def test_relative_thresholds_need_a_base(jobs):
 
 
 def test_per_job_limits_skip_unchanged_jobs_when_compared(pr: scenario.PullRequest):
-    """'keep' (336 g, unchanged) is over 0.2 kg but was accepted before the pull request; 'resize' is judged."""
+    """'keep' (303 g = 70 W × 10 h × PUE 1.10 × 394.0 g/kWh, unchanged) is over 0.2 kg but was accepted before
+    the pull request; 'resize' is judged."""
     result = _report(pr.repo.path / "jobs.yaml", "--base", "main", "--repo", str(pr.repo.path),
                      "--budget-job-warn-kg", "0.2")
     assert {b["job"] for b in result.json()["budget"]["breaches"]} == {"new-h100", "resize"}

@@ -50,18 +50,23 @@ def test_instance_type_brings_devices_host_and_provider():
     assert resolved.memory_power_w == pytest.approx(inst.memory_gb * const("memory_w_per_gb").value)
 
 
-def test_region_with_published_intensity_uses_it():
+def test_region_resolves_to_the_grid_it_sits_on():
+    # Location-based: Google's own us-central1 figure stays a labelled column, the headline is the grid row (Iowa,
+    # eGRID MROW), the same one azure centralus gets.
     row = tables.regions()[("gcp", "us-central1")]
+    assert row.carbon_intensity is None and row.grid == "US-MROW" and row.provider_intensity is not None
     resolved = resolve(job(hardware="T4", provider="gcp", region="us-central1"))
-    assert resolved.carbon_intensity == row.carbon_intensity
+    assert resolved.carbon_intensity == tables.grids()["US-MROW"].carbon_intensity
+    azure = resolve(job(hardware="T4", provider="azure", region="centralus"))
+    assert resolved.carbon_intensity == azure.carbon_intensity
     assert resolved.pue == (row.pue or tables.providers()["gcp"].pue)
 
 
-def test_region_without_published_intensity_falls_back_to_its_state_grid():
+def test_region_falls_back_to_its_grid_row():
     row = tables.regions()[("aws", "us-east-1")]
-    assert row.carbon_intensity is None and row.subdivision == "US-VA"
+    assert row.carbon_intensity is None and row.subdivision == "US-VA" and row.grid == "US-SRVC"
     resolved = resolve(job(hardware="T4", provider="aws", region="us-east-1"))
-    assert resolved.carbon_intensity == tables.grids()["US-VA"].carbon_intensity
+    assert resolved.carbon_intensity == tables.grids()["US-SRVC"].carbon_intensity
     assert resolved.pue == (row.pue or tables.providers()["aws"].pue)
     assert resolved.renewable_matching == tables.providers()["aws"].renewable_matching
 

@@ -20,8 +20,11 @@ SCHEMA = json.loads((ROOT / "schemas" / "summary-v1.schema.json").read_text())
 
 # The factors, from data/ (asserted below, so a change of the tables shows here first)
 T4_W, A100_80_W, L4_W = 70.0, 400.0, 72.0  # TDP, devices.csv
-US_CENTRAL1 = (1.11, 431.95)  # gcp us-central1: PUE, gCO2eq/kWh (regions.csv)
-EUROPE_WEST4 = (1.07, 194.35)  # gcp europe-west4
+# A region's intensity is the grid row it sits on (location-based), its PUE the region's published figure.
+US_CENTRAL1 = (1.10, 394.0)  # gcp us-central1: PUE (regions.csv), eGRID2024 MROW gCO2eq/kWh (grids.csv US-MROW)
+EUROPE_WEST4 = (1.07, 258.4)  # gcp europe-west4: PUE, Netherlands 2025 derived direct (grids.csv NL)
+# Range half-widths of those grid rows: subnational 0.20 + 0.03 a year × (2025 - 2024) = 0.23; country 0.15, age 0
+US_CENTRAL1_HALF, EUROPE_WEST4_HALF = 0.20 + 0.03 * 1, 0.15
 
 
 def kg(watts: float, count: int, hours: float, site: tuple[float, float]) -> float:
@@ -31,11 +34,13 @@ def kg(watts: float, count: int, hours: float, site: tuple[float, float]) -> flo
 
 
 Q3 = {  # the four runs that started in 2026-Q3
-    "q3-nlp-t4": kg(T4_W, 4, 2.0, US_CENTRAL1),  # 0.2685 kg
-    "q3-vision-a100": kg(A100_80_W, 8, 6.0, EUROPE_WEST4),  # 3.9927 kg
-    "q3-vision-l4-failed": kg(L4_W, 2, 1.5, EUROPE_WEST4),  # 0.0449 kg
-    "q3-boundary": kg(T4_W, 1, 31 / 60, US_CENTRAL1),  # 23:59 → 00:30 across the quarter's end: 0.0173 kg
+    "q3-nlp-t4": kg(T4_W, 4, 2.0, US_CENTRAL1),  # 0.56 kWh × 1.10 × 394.0 = 0.2427 kg
+    "q3-vision-a100": kg(A100_80_W, 8, 6.0, EUROPE_WEST4),  # 19.2 kWh × 1.07 × 258.4 = 5.3086 kg
+    "q3-vision-l4-failed": kg(L4_W, 2, 1.5, EUROPE_WEST4),  # 0.216 kWh × 1.07 × 258.4 = 0.0597 kg
+    "q3-boundary": kg(T4_W, 1, 31 / 60, US_CENTRAL1),  # 23:59 → 00:30 across the quarter's end: 0.0157 kg
 }
+Q3_HALF = {"q3-nlp-t4": US_CENTRAL1_HALF, "q3-vision-a100": EUROPE_WEST4_HALF,
+           "q3-vision-l4-failed": EUROPE_WEST4_HALF, "q3-boundary": US_CENTRAL1_HALF}
 Q2 = {"q2-nlp-t4": kg(T4_W, 2, 3.0, US_CENTRAL1), "q2-research-cross": kg(L4_W, 1, 1.5, EUROPE_WEST4)}
 Y2025 = {"y-vision-a100": kg(A100_80_W, 8, 1.0, EUROPE_WEST4)}
 
@@ -43,8 +48,12 @@ Y2025 = {"y-vision-a100": kg(A100_80_W, 8, 1.0, EUROPE_WEST4)}
 def test_the_factors_are_the_tables():
     devices, regions = tables.devices(), tables.regions()
     assert (devices["t4"].tdp_w, devices["a100-sxm4-80gb"].tdp_w, devices["l4"].tdp_w) == (T4_W, A100_80_W, L4_W)
-    assert (regions[("gcp", "us-central1")].pue, regions[("gcp", "us-central1")].carbon_intensity) == US_CENTRAL1
-    assert (regions[("gcp", "europe-west4")].pue, regions[("gcp", "europe-west4")].carbon_intensity) == EUROPE_WEST4
+    grids = tables.grids()
+    for region, site in (("us-central1", US_CENTRAL1), ("europe-west4", EUROPE_WEST4)):
+        row = regions[("gcp", region)]
+        assert (row.pue, grids[row.grid].carbon_intensity) == site
+    assert (grids["US-MROW"].kind, grids["US-MROW"].year, grids["NL"].kind, grids["NL"].year) == (
+        "egrid-subregion", 2024, "country", 2025)
 
 
 def summary_json(store, *args: str, uri: str | None = None) -> dict:
@@ -66,13 +75,16 @@ def test_totals_by_hand(q3):
     assert t["jobs"] == 4 and t["runs"] == 4
     assert t["emissions_kg"] == pytest.approx(sum(Q3.values()), abs=2e-6)
     # energy: Σ TDP × count × hours × PUE
-    energy = (T4_W * 4 * 2 * 1.11 + A100_80_W * 8 * 6 * 1.07 + L4_W * 2 * 1.5 * 1.07 + T4_W * 31 / 60 * 1.11) / 1000
+    energy = (T4_W * 4 * 2 * 1.10 + A100_80_W * 8 * 6 * 1.07 + L4_W * 2 * 1.5 * 1.07 + T4_W * 31 / 60 * 1.10) / 1000
     assert t["energy_kwh"] == pytest.approx(energy, abs=2e-6)
     assert t["device_hours"] == pytest.approx(8 + 48 + 3 + 31 / 60, abs=1e-6)
-    # the range: power from 43 % of TDP (no utilisation given) to TDP; published PUE ±5 %; provider grid ±10 %
-    assert tables.newest_intensity_year() == 2025  # the regions' figures are of that year: no widening for age
-    assert t["emissions_kg_low"] == pytest.approx(sum(Q3.values()) * 0.43 * 0.95 * 0.90, abs=2e-6)
-    assert t["emissions_kg_high"] == pytest.approx(sum(Q3.values()) * 1.00 * 1.05 * 1.10, abs=2e-6)
+    # the range: power from 43 % of TDP (no utilisation given) to TDP; published PUE ±5 %; each run's grid row ± its
+    # half-width (Q3_HALF: the 2024 eGRID row one year older than the newest 2025 data, so widened by 3 %)
+    assert tables.newest_intensity_year() == 2025
+    low = sum(kg_ * 0.43 * 0.95 * (1 - Q3_HALF[name]) for name, kg_ in Q3.items())
+    high = sum(kg_ * 1.00 * 1.05 * (1 + Q3_HALF[name]) for name, kg_ in Q3.items())
+    assert t["emissions_kg_low"] == pytest.approx(low, abs=2e-6)
+    assert t["emissions_kg_high"] == pytest.approx(high, abs=2e-6)
     # Google Cloud matches 100 % of its electricity with renewable purchases: market-based is 0
     assert t["emissions_kg_market"] == pytest.approx(0.0, abs=1e-9)
 
