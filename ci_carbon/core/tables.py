@@ -31,6 +31,11 @@ def _year(text: str | None) -> int:
     return int(text) if text else 0
 
 
+def _yes(text: str | None) -> bool:
+    """The tables' booleans are written yes/no."""
+    return (text or "").strip().lower() == "yes"
+
+
 class Device(NamedTuple):
     id: str
     name: str
@@ -44,6 +49,18 @@ class Device(NamedTuple):
     aliases: tuple[str, ...]
     source: str
     year: int
+    form_factor: str = ""
+    training_class: bool = False  # a datacenter part its vendor positions for training
+    system_class: str = ""  # accelerator-cluster | tpu-pod | neuron-cluster | pcie-server | workstation
+    interconnect: str = ""
+    smi_devices: int = 1  # devices nvidia-smi/rocm-smi lists per row (2 GCDs for one MI250/MI250X module)
+    smi_power_sampled: float | None = None  # share of runtime the built-in power sensor averages, where studied
+    idle_w: float | None = None
+    idle_source: str = ""
+    idle_year: int = 0
+    spec_source: str = ""  # the source of the TFLOPS and memory figures when it is not `source`
+    spec_year: int = 0
+    accessed: str = ""
 
 
 class Cpu(NamedTuple):
@@ -55,6 +72,7 @@ class Cpu(NamedTuple):
     aliases: tuple[str, ...]
     source: str
     year: int
+    accessed: str = ""
 
     @property
     def w_per_core(self) -> float:
@@ -184,10 +202,15 @@ class Instance(NamedTuple):
     device_id: str
     device_count: int
     vcpus: int
-    memory_gb: float
+    memory_gb: float  # GB (10^9 bytes); AWS and Azure publish GiB, converted
     cpu_id: str
     source: str
     year: int
+    memory_as_published: float | None = None
+    memory_unit: str = ""
+    vcpu_is_core: bool = False  # one vCPU is one physical core (SMT off), not one hardware thread
+    cpu_source: str = ""
+    accessed: str = ""
 
 
 class Constant(NamedTuple):
@@ -196,6 +219,59 @@ class Constant(NamedTuple):
     unit: str
     source: str
     year: int
+    accessed: str = ""
+
+
+class Host(NamedTuple):
+    """The typical host of a device (or of a device class) when a job says nothing about its host."""
+
+    applies_to: str  # a device id, or a system class (accelerator-cluster, pcie-server, ...)
+    system: str
+    devices_per_host: int
+    cpu_id: str  # empty where the host CPU is part of the device (GH200)
+    cpu_sockets: int | None
+    vcpus: int  # hardware threads, or cores where vcpu_is_core
+    vcpu_is_core: bool
+    memory_gb: float
+    derived_from: str  # "provider:instance_type" for rows derived from instances.csv
+    source: str
+    year: int
+    accessed: str
+    note: str
+
+
+class Availability(NamedTuple):
+    """A provider region (and its zones) that offers a device, through an instance type where one is named."""
+
+    provider: str
+    region: str
+    device_id: str
+    instance_type: str  # empty where the device is offered by itself (TPUs)
+    zones: tuple[str, ...]
+    source: str
+    year: int
+    accessed: str
+
+
+class TrainingEfficiency(NamedTuple):
+    """Measured energy to train a benchmark on one system (MLPerf Training power results)."""
+
+    device_id: str
+    benchmark: str
+    mlperf_round: str
+    submitter: str
+    system: str
+    nodes: int
+    accelerators: int
+    runs: int
+    time_to_train_min: float
+    energy_j: float
+    energy_per_accelerator_j: float
+    measurement: str
+    source: str
+    year: int
+    accessed: str
+    note: str
 
 
 class Embodied(NamedTuple):
@@ -217,7 +293,10 @@ def devices() -> dict[str, Device]:
         out[r["id"]] = Device(
             r["id"], r["name"], r["vendor"], r["kind"], r["segment"], float(r["tdp_w"]),
             _num(r["fp32_tflops"]), _num(r["fp16_tflops"]), _num(r["memory_gb"]),
-            _aliases(r["aliases"]), r["source"], _year(r["year"]),
+            _aliases(r["aliases"]), r["source"], _year(r["year"]), r["form_factor"], _yes(r["training_class"]),
+            r["system_class"], r["interconnect"], int(r["smi_devices"] or 1), _num(r["smi_power_sampled"]),
+            _num(r["idle_w"]), r["idle_source"], _year(r["idle_year"]), r["spec_source"], _year(r["spec_year"]),
+            r["accessed"],
         )
     return out
 
@@ -239,10 +318,20 @@ def device_families() -> dict[str, tuple[str, str]]:
 
 
 @cache
+def device_family_candidates() -> dict[str, tuple[str, ...]]:
+    """Normalised ambiguous family name → every device it may be (the assumed one first)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for r in _rows("device_families.csv"):
+        others = [d for d in _aliases(r["candidates"]) if d != r["device_id"]]
+        out[normalise(r["family"])] = (r["device_id"], *others)
+    return out
+
+
+@cache
 def cpus() -> dict[str, Cpu]:
     return {
         r["id"]: Cpu(r["id"], r["name"], int(r["cores"]), int(r["threads"]), float(r["tdp_w"]),
-                     _aliases(r["aliases"]), r["source"], _year(r["year"]))
+                     _aliases(r["aliases"]), r["source"], _year(r["year"]), r["accessed"])
         for r in _rows("cpus.csv")
     }
 
@@ -355,7 +444,8 @@ def instances() -> dict[str, list[Instance]]:
     for r in _rows("instances.csv"):
         inst = Instance(r["provider"].lower(), r["instance_type"], r["device_id"], int(r["device_count"]),
                         int(float(r["vcpus"])), float(r["memory_gb"]), r.get("cpu_id", ""), r["source"],
-                        _year(r["year"]))
+                        _year(r["year"]), _num(r["memory_as_published"]), r["memory_unit"],
+                        _yes(r["vcpu_is_core"]), r["cpu_source"], r["accessed"])
         out.setdefault(normalise(inst.instance_type), []).append(inst)
     return out
 
@@ -363,9 +453,62 @@ def instances() -> dict[str, list[Instance]]:
 @cache
 def constants() -> dict[str, Constant]:
     return {
-        r["name"]: Constant(r["name"], float(r["value"]), r["unit"], r["source"], _year(r["year"]))
+        r["name"]: Constant(r["name"], float(r["value"]), r["unit"], r["source"], _year(r["year"]), r["accessed"])
         for r in _rows("constants.csv")
     }
+
+
+@cache
+def hosts() -> dict[str, Host]:
+    """Device id or system class → its typical host."""
+    return {
+        r["applies_to"]: Host(
+            r["applies_to"], r["system"], int(r["devices_per_host"]), r["cpu_id"],
+            int(r["cpu_sockets"]) if r["cpu_sockets"].strip() else None, int(r["vcpus"]), _yes(r["vcpu_is_core"]),
+            float(r["memory_gb"]), r["derived_from"], r["source"], _year(r["year"]), r["accessed"], r["note"],
+        )
+        for r in _rows("hosts.csv")
+    }
+
+
+def typical_host(device_id: str) -> Host | None:
+    """The device's own typical host, else its system class's; None for an unknown device."""
+    dev = devices().get(device_id)
+    if dev is None:
+        return None
+    return hosts().get(device_id) or hosts().get(dev.system_class)
+
+
+@cache
+def availability() -> tuple[Availability, ...]:
+    return tuple(
+        Availability(r["provider"].lower(), r["region"], r["device_id"], r["instance_type"], _aliases(r["zones"]),
+                     r["source"], _year(r["year"]), r["accessed"])
+        for r in _rows("availability.csv")
+    )
+
+
+def regions_offering(provider: str, device_id: str | None = None, instance_type: str | None = None) -> frozenset[str]:
+    """The provider's regions that offer the instance type (when given), else the device through any of its rows."""
+    provider = provider.lower()
+    return frozenset(
+        a.region for a in availability()
+        if a.provider == provider
+        and (normalise(a.instance_type) == normalise(instance_type) if instance_type else a.device_id == device_id)
+    )
+
+
+@cache
+def training_efficiency() -> tuple[TrainingEfficiency, ...]:
+    return tuple(
+        TrainingEfficiency(
+            r["device_id"], r["benchmark"], r["mlperf_round"], r["submitter"], r["system"], int(r["nodes"]),
+            int(r["accelerators"]), int(r["runs"]), float(r["time_to_train_min"]), float(r["energy_j"]),
+            float(r["energy_per_accelerator_j"]), r["measurement"], r["source"], _year(r["year"]), r["accessed"],
+            r["note"],
+        )
+        for r in _rows("training_efficiency.csv")
+    )
 
 
 @cache

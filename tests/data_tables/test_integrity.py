@@ -23,6 +23,7 @@ NUMERIC_SOURCE = {  # numeric column → the (source, year) columns that cite it
     "grids.csv": {"carbon_intensity": ("source", "year"),
                   "lifecycle_intensity": ("lifecycle_source", "lifecycle_year")},
     "residual_mixes.csv": {"residual_intensity": ("source", "year")},
+    "devices.csv": {"tdp_w": ("source", "year"), "idle_w": ("idle_source", "idle_year")},
 }
 ROW_SOURCE_OPTIONAL = {"providers.csv", "residual_mixes.csv"}  # their numbers carry their own citations
 UNSOURCED = {"device_families.csv"}  # maps names to device ids; holds no numbers
@@ -142,7 +143,8 @@ def test_instances_reference_known_devices_and_cpus():
 
 def test_constants_the_estimate_needs():
     needed = {"memory_w_per_gb", "pue_default", "gpu_power_fraction_low", "sweep_budget_fraction",
-              "power_relative_uncertainty_measured", "power_relative_uncertainty_reported",
+              "power_relative_uncertainty_measured", "power_relative_uncertainty_measured_partial_sampling",
+              "power_relative_uncertainty_reported",
               "power_relative_uncertainty_utilization", "grid_intensity_uncertainty_per_year",
               "pue_relative_uncertainty_published", "pue_relative_uncertainty_default", "host_power_fraction_low",
               "grid_intensity_relative_uncertainty_country", "grid_intensity_relative_uncertainty_subnational",
