@@ -71,7 +71,7 @@ def _exit_code(code: object, cause: BaseException | None = None) -> int:
     if code is None:
         return EXIT_OK
     if code == EXIT_BUDGET:
-        if isinstance(cause, BrokenPipeError):
+        if isinstance(cause, BrokenPipeError) or _stdout_was_closed():
             return EXIT_OK
         say(f"internal error: exited with code 1 outside the budget gate. This is a bug in ci-carbon; please "
             f"report it at {BUG_REPORT}")
@@ -118,6 +118,12 @@ def run(command: click.Command, argv: Sequence[str], prog_name: str | None = Non
     except Exception as err:
         return _internal(err, debug)
     return _exit_code(code) if isinstance(code, int) else EXIT_OK
+
+
+def _stdout_was_closed() -> bool:
+    """Whether click met a closed standard output: it then wraps the streams so that their flush stays quiet, and
+    exits 1 — which here is the budget's code, so the handler must tell the two apart."""
+    return type(sys.stdout).__name__ == "_PacifyFlushWrapper"
 
 
 def _quiet_stdout() -> None:

@@ -23,8 +23,8 @@ T4_W, A100_80_W, L4_W = 70.0, 400.0, 72.0  # TDP, devices.csv
 # A region's intensity is the grid row it sits on (location-based), its PUE the region's published figure.
 US_CENTRAL1 = (1.10, 394.0)  # gcp us-central1: PUE (regions.csv), eGRID2024 MROW gCO2eq/kWh (grids.csv US-MROW)
 EUROPE_WEST4 = (1.07, 258.4)  # gcp europe-west4: PUE, Netherlands 2025 derived direct (grids.csv NL)
-# Range half-widths of those grid rows: subnational 0.20 + 0.03 a year × (2025 - 2024) = 0.23; country 0.15, age 0
-US_CENTRAL1_HALF, EUROPE_WEST4_HALF = 0.20 + 0.03 * 1, 0.15
+# Range half-widths of those grid rows: subnational 0.20 + 0.084 a year × (2025 - 2024) = 0.284; country 0.15, age 0
+US_CENTRAL1_HALF, EUROPE_WEST4_HALF = 0.20 + 0.084 * 1, 0.15
 
 
 def kg(watts: float, count: int, hours: float, site: tuple[float, float]) -> float:
@@ -79,7 +79,7 @@ def test_totals_by_hand(q3):
     assert t["energy_kwh"] == pytest.approx(energy, abs=2e-6)
     assert t["device_hours"] == pytest.approx(8 + 48 + 3 + 31 / 60, abs=1e-6)
     # the range: power from 43 % of TDP (no utilisation given) to TDP; published PUE ±5 %; each run's grid row ± its
-    # half-width (Q3_HALF: the 2024 eGRID row one year older than the newest 2025 data, so widened by 3 %)
+    # half-width (Q3_HALF: the 2024 eGRID row one year older than the newest 2025 data, so widened by 8.4 %)
     assert tables.newest_intensity_year() == 2025
     low = sum(kg_ * 0.43 * 0.95 * (1 - Q3_HALF[name]) for name, kg_ in Q3.items())
     high = sum(kg_ * 1.00 * 1.05 * (1 + Q3_HALF[name]) for name, kg_ in Q3.items())
