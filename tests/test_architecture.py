@@ -8,7 +8,6 @@ must be given its floor here.
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 from tests.conftest import ROOT
 
