@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from ci_carbon.core.review import BasePoint
 from ci_carbon.errors import InputError, InputProblem
-
-if TYPE_CHECKING:
-    import git
+from ci_carbon.sources.git import Git, GitError, NotARepository
 
 DEEPEN_START = 32  # commits fetched by the first `git fetch --deepen`; doubled on each try
 DEEPEN_CAP = 4096  # the largest single step: about 8,000 commits fetched in all before giving up
@@ -35,79 +33,67 @@ def _problem(where: str, message: str) -> InputError:
     return InputError([InputProblem(where, None, "--base", message)])
 
 
-def open_repo(path: str) -> git.Repo:
-    import git
-
+def open_repo(path: str) -> Git:
     try:
-        return git.Repo(path, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise _problem(path, "is not inside a git repository (give --repo DIR)") from None
+        return Git.open(path)
+    except NotARepository as err:
+        why = str(err) if "not installed" in str(err) else "is not inside a git repository (give --repo DIR)"
+        raise _problem(path, why) from None
 
 
-def _resolve(repo: git.Repo, ref: str) -> str | None:
-    import git
-
-    try:
-        return repo.commit(ref).hexsha
-    except (git.BadName, git.GitCommandError, ValueError):
-        return None
+def _resolve(repo: Git, ref: str) -> str | None:
+    return repo.commit(ref)
 
 
-def _shallow(repo: git.Repo) -> bool:
-    return repo.git.rev_parse("--is-shallow-repository").strip() == "true"
+def _shallow(repo: Git) -> bool:
+    return repo.run("rev-parse", "--is-shallow-repository") == "true"
 
 
-def _remote_of(repo: git.Repo, ref: str) -> tuple[str | None, str]:
+def _remote_of(repo: Git, ref: str) -> tuple[str | None, str]:
     """(remote, branch) for a ref such as origin/main; a bare name belongs to origin (or the only remote)."""
-    names = [r.name for r in repo.remotes]
+    names = repo.remotes()
     first, _, rest = ref.partition("/")
     if rest and first in names:
         return first, rest
     return ("origin" if "origin" in names else (names[0] if names else None)), ref
 
 
-def _fetch_ref(repo: git.Repo, ref: str) -> str | None:
+def _fetch_ref(repo: Git, ref: str) -> str | None:
     """Fetch a base that the clone lacks (actions/checkout fetches only the pull request's ref); its SHA or None."""
-    import git
-
     remote, branch = _remote_of(repo, ref)
     if remote is None:
         return None
     depth = ["--depth=1"] if _shallow(repo) else []
     target = branch if _SHA.fullmatch(ref) else f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"
     try:
-        repo.git.fetch("--quiet", *depth, remote, target)
-    except git.GitCommandError:
+        repo.run("fetch", "--quiet", *depth, remote, target)
+    except GitError:
         return None
     return _resolve(repo, ref) or _resolve(repo, f"{remote}/{branch}")
 
 
-def _merge_base(repo: git.Repo, head: str, base: str) -> str | None:
-    import git
-
+def _merge_base(repo: Git, head: str, base: str) -> str | None:
     try:
-        out = repo.git.merge_base(head, base).split()
-    except git.GitCommandError:  # exit 1: no common ancestor in the history at hand
+        out = repo.run("merge-base", head, base).split()
+    except GitError:  # exit 1: no common ancestor in the history at hand
         return None
     return out[0] if out else None
 
 
-def _deepen(repo: git.Repo, head: str, base: str, ref: str) -> tuple[str | None, int]:
+def _deepen(repo: Git, head: str, base: str, ref: str) -> tuple[str | None, int]:
     """Deepen a shallow clone in doubling steps until the merge-base appears; (merge-base or None, commits fetched).
 
     A base named remote/branch is fetched by its own refspec, so that a clone whose remote maps every branch
     does not fetch them all; git deepens every shallow boundary, HEAD's included, either way.
     """
-    import git
-
     remote, branch = _remote_of(repo, ref)
     named = ref.startswith(f"{remote}/") and not _SHA.fullmatch(ref)
     refspec = [f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"] if named else []
     fetched, step = 0, DEEPEN_START
     while step <= DEEPEN_CAP and _shallow(repo):
         try:
-            repo.git.fetch("--quiet", f"--deepen={step}", remote, *refspec)
-        except git.GitCommandError:
+            repo.run("fetch", "--quiet", f"--deepen={step}", remote, *refspec)
+        except GitError:
             break
         fetched += step
         found = _merge_base(repo, head, base)
@@ -117,7 +103,7 @@ def _deepen(repo: git.Repo, head: str, base: str, ref: str) -> tuple[str | None,
     return None, fetched
 
 
-def find(ref: str, repo_path: str = ".") -> tuple[git.Repo, BasePoint]:
+def find(ref: str, repo_path: str = ".") -> tuple[Git, BasePoint]:
     """The repository and the merge-base of HEAD and ``ref``, deepening a shallow clone when needed."""
     repo = open_repo(repo_path)
     head = _resolve(repo, "HEAD")
@@ -141,13 +127,13 @@ def find(ref: str, repo_path: str = ".") -> tuple[git.Repo, BasePoint]:
     return repo, BasePoint(ref, found, head, fetched)
 
 
-def commits_since(repo: git.Repo, point: BasePoint) -> tuple[str, ...]:
+def commits_since(repo: Git, point: BasePoint) -> tuple[str, ...]:
     """The pull request's commits: reachable from HEAD and not from the merge-base."""
-    return tuple(c.hexsha for c in repo.iter_commits(f"{point.sha}..{point.head}"))
+    return tuple(repo.run("rev-list", f"{point.sha}..{point.head}").split())
 
 
-def _relative(repo: git.Repo, manifest: str) -> str:
-    root = os.path.realpath(repo.working_tree_dir or ".")
+def _relative(repo: Git, manifest: str) -> str:
+    root = os.path.realpath(repo.root or ".")
     rel = os.path.relpath(os.path.realpath(manifest), root)
     if rel == ".." or rel.startswith(".." + os.sep):
         raise InputError([InputProblem(manifest, None, "--manifest", f"is outside the repository at {root}, so "
@@ -155,9 +141,9 @@ def _relative(repo: git.Repo, manifest: str) -> str:
     return rel.replace(os.sep, "/")
 
 
-def _renamed_from(repo: git.Repo, point: BasePoint, path: str) -> str:
+def _renamed_from(repo: Git, point: BasePoint, path: str) -> str:
     """The manifest's old path when the pull request renamed it (git's rename detection), else ''."""
-    status = repo.git.diff("--find-renames", "--name-status", point.sha, point.head)
+    status = repo.run("diff", "--find-renames", "--name-status", point.sha, point.head)
     for line in status.splitlines():
         parts = line.split("\t")
         if len(parts) == 3 and parts[0].startswith("R") and parts[2] == path:
@@ -165,16 +151,14 @@ def _renamed_from(repo: git.Repo, point: BasePoint, path: str) -> str:
     return ""
 
 
-def manifest_at(repo: git.Repo, point: BasePoint, manifest: str) -> BaseManifest:
+def manifest_at(repo: Git, point: BasePoint, manifest: str) -> BaseManifest:
     """The manifest's text at the merge-base (following a rename), or None when it did not exist there."""
     path = _relative(repo, manifest)
     old = _renamed_from(repo, point, path)
     at = old or path
-    try:
-        blob = repo.commit(point.sha).tree / at
-    except KeyError:
+    raw = repo.blob(point.sha, at)
+    if raw is None:
         return BaseManifest(at, None, old)
-    raw = blob.data_stream.read()
     try:
         return BaseManifest(at, raw.decode("utf-8-sig"), old)
     except UnicodeDecodeError:
