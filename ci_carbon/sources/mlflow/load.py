@@ -19,6 +19,7 @@ from typing import NamedTuple
 from ci_carbon.core import tables
 from ci_carbon.core.model import Chunk, JobSpec, Skipped
 from ci_carbon.core.settings import MlflowConfig
+from ci_carbon.sources.mlflow import require_mlflow
 from ci_carbon.sources.mlflow.mapping import param_key, to_spec
 from ci_carbon.sources.mlflow.power import Measured, history_keys, measure
 from ci_carbon.sources.mlflow.records import MetricPoint, RunReader, RunRecord, Selection
@@ -31,6 +32,7 @@ CHUNK = 5000  # runs converted at a time by RunStream: the SQL reader's page, so
 
 def open_reader(uri: str, selection: Selection) -> tuple[RunReader, str]:
     """The direct SQL reader where the store allows it and the selection does not need MLflow's filter syntax."""
+    require_mlflow()
     if uri.startswith(SQL_SCHEMES):
         from ci_carbon.sources.mlflow.sql_reader import open_sql_reader
 
