@@ -1,7 +1,8 @@
 """Where the curated data tables and templates live (os.path, not pathlib: it is on every command's start-up).
 
 In a built wheel they ship inside the package (``ci_carbon/data``, ``ci_carbon/templates``); in a source
-checkout or an editable install they are the repository's top-level ``data/`` and ``templates/``.
+checkout or an editable install they are the repository's top-level ``data/`` and ``templates/``. A wheel also
+carries the templates precompiled (``ci_carbon/_compiled_templates``, see render/environment.py).
 """
 
 from __future__ import annotations
@@ -26,3 +27,13 @@ def data_dir() -> str:
 
 def templates_dir() -> str:
     return _find("templates")
+
+
+COMPILED_TEMPLATES = "_compiled_templates"  # in a built wheel only (hatch_build.py): the templates as Python
+
+
+@cache
+def compiled_templates_dir() -> str | None:
+    """The wheel's precompiled templates, or None in a source checkout or an editable install."""
+    folder = os.path.join(_PACKAGE, COMPILED_TEMPLATES)
+    return folder if os.path.isdir(folder) else None
