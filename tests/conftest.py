@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "jobs.yaml"
+VERSION_MARK = "VERSION"  # what golden files hold where a report names ci-carbon's version
+
+
+def matches_golden(golden: Path, text: str) -> None:
+    """``text`` equals the reviewed golden file, ci-carbon's version replaced by VERSION_MARK: the version comes
+    from git (hatch-vcs) and changes with every commit. ``UPDATE_GOLDEN=1`` rewrites the file instead."""
+    from ci_carbon import __version__
+
+    text = text.replace(__version__, VERSION_MARK)
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from ci_carbon.render.filters import dmass
 from tests.compare import scenario
 from tests.compare.conftest import Repo, run, write
-from tests.conftest import ROOT
+from tests.conftest import ROOT, matches_golden
 
 SCHEMA = json.loads((ROOT / "schemas" / "report-v1.schema.json").read_text(encoding="utf-8"))
 GOLDEN = ROOT / "tests" / "golden"
@@ -78,10 +77,7 @@ def test_markdown_headline_delta_and_change_table(pr: scenario.PullRequest):
     # new-h100 is over the per-job failure limit: 8 × 700 W × 20 h = 112 kWh × PUE 1.10 × 394.0 g/kWh (gcp
     # us-central1 on eGRID MROW) = 48.5 kg > 45
     assert result.code == 1
-    golden = GOLDEN / "compare.md"
-    if os.environ.get("UPDATE_GOLDEN"):
-        golden.write_text(result.out, encoding="utf-8")
-    assert result.out == golden.read_text(encoding="utf-8")
+    matches_golden(GOLDEN / "compare.md", result.out)
     lines = result.out.splitlines()
     assert lines[2].endswith(f"compared with the base, commit `{pr.merge_base[:7]}`, the merge-base with main: "
                              "1 added, 1 removed, 2 changed, 1 unchanged.")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import yaml
 
 from tests.compare.conftest import run, write
-from tests.conftest import ROOT
+from tests.conftest import ROOT, matches_golden
 
 GOLDEN = ROOT / "tests" / "golden" / "small.hf.md"
 SMALL = """\
@@ -34,9 +33,7 @@ def test_model_card_block_and_disclosure_match_the_golden(tmp_path: Path):
     manifest = write(tmp_path / "jobs.yaml", SMALL)
     result = run("report", "--manifest", str(manifest), "--format", "hf")
     assert result.code == 0, result.err
-    if os.environ.get("UPDATE_GOLDEN"):
-        GOLDEN.write_text(result.out, encoding="utf-8")
-    assert result.out == GOLDEN.read_text(encoding="utf-8")
+    matches_golden(GOLDEN, result.out)
 
 
 def test_the_block_is_yaml_in_grams(tmp_path: Path):

@@ -6,12 +6,11 @@ After an intended change to the report or comment templates, regenerate with
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, matches_golden
 from tests.publish.conftest import github_env, run_comment
 from tests.publish.fake_forge import FakeGitHub
 
@@ -19,11 +18,7 @@ GOLDEN = ROOT / "tests" / "golden" / "comment"
 
 
 def _matches(name: str, text: str) -> None:
-    golden = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(text, encoding="utf-8")
-    assert text == golden.read_text(encoding="utf-8")
+    matches_golden(GOLDEN / name, text)
 
 
 @pytest.mark.parametrize(("body", "golden"), [("example_report", "example.github.md"),

@@ -6,13 +6,12 @@ and review the diff like code.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import EXAMPLE, ROOT, run_cli
+from tests.conftest import EXAMPLE, ROOT, matches_golden, run_cli
 
 GOLDEN = ROOT / "tests" / "golden"
 SUFFIX = {"markdown": "md", "json": "json", "csv": "csv"}
@@ -22,10 +21,7 @@ SUFFIX = {"markdown": "md", "json": "json", "csv": "csv"}
 def test_example_matches_golden(fmt: str):
     result = run_cli("report", "--manifest", "examples/jobs.yaml", "--format", fmt)
     assert result.code == 0, result.err
-    golden = GOLDEN / f"example.{SUFFIX[fmt]}"
-    if os.environ.get("UPDATE_GOLDEN"):
-        golden.write_text(result.out, encoding="utf-8")
-    assert result.out == golden.read_text(encoding="utf-8")
+    matches_golden(GOLDEN / f"example.{SUFFIX[fmt]}", result.out)
 
 
 @pytest.mark.parametrize("fmt", sorted(SUFFIX))
