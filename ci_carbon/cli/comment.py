@@ -33,10 +33,13 @@ import click
                    "never replaces a newer one.")
 @click.option("--summary-file", metavar="FILE", envvar="GITHUB_STEP_SUMMARY",
               help="Append the notice here when no comment is posted (default: $GITHUB_STEP_SUMMARY).")
+@click.option("--github-output", metavar="FILE", help="Append comment_id, comment_url and comment_action "
+              "(created, updated, unchanged, older, skipped) to FILE, e.g. $GITHUB_OUTPUT.")
 def comment(report_file: str | None, body_file: str | None, forge: str, pr: int | None, token_env: str | None,
             key: str | None, behaviour: str, dry_run: bool, author: str | None, report_time: str | None,
-            summary_file: str | None) -> None:
+            summary_file: str | None, github_output: str | None) -> None:
     """Post or update the pull-request comment (GitHub) or merge-request note (GitLab) with the report."""
     from ci_carbon.publish.comment import post
 
-    post(report_file, body_file, forge, pr, token_env, key, behaviour, dry_run, author, report_time, summary_file)
+    post(report_file, body_file, forge, pr, token_env, key, behaviour, dry_run, author, report_time, summary_file,
+         github_output)

@@ -204,6 +204,19 @@ class Choices:
     author: str | None
     report_time: str | None
     summary_file: str | None
+    github_output: str | None = None
+
+
+def _write_outputs(path: str | None, outcome: Outcome | None) -> None:
+    """comment_id, comment_url and comment_action for the next steps of a workflow ('' and skipped when none)."""
+    if not path:
+        return
+    from ci_carbon.publish.actions import write_outputs
+
+    comment = outcome.comment if outcome else None
+    write_outputs(path, {"comment_id": str(comment.id) if comment and comment.id is not None else "",
+                         "comment_url": comment.url if comment else "",
+                         "comment_action": outcome.action if outcome else "skipped"})
 
 
 def _post(target: Target, body: Body, choices: Choices, env: Mapping[str, str]) -> None:
@@ -216,16 +229,19 @@ def _post(target: Target, body: Body, choices: Choices, env: Mapping[str, str]) 
         if err.reason != "read_only":
             _raise_for(err, target)
         _notice("read_only", target, choices.summary_file)
+        _write_outputs(choices.github_output, None)
         return
     if isinstance(sender, DryRun):
         _print_dry_run(sender.sent, target, client, choices.behaviour, marker.key)
+        outcome = None
     else:
         _report(outcome, target)
+    _write_outputs(choices.github_output, outcome)
 
 
 def post(report_file: str | None, body_file: str | None, forge: str, pr: int | None, token_env: str | None,
          key: str | None, behaviour: str, dry_run: bool, author: str | None, report_time: str | None,
-         summary_file: str | None) -> None:
+         summary_file: str | None, github_output: str | None = None) -> None:
     """Post or update the pull-request comment (GitHub) or merge-request note (GitLab) with the report."""
     env = os.environ
     name = forge if forge != "auto" else ("gitlab" if env.get("GITLAB_CI") else "github")
@@ -233,8 +249,10 @@ def post(report_file: str | None, body_file: str | None, forge: str, pr: int | N
     target = _target(name, env, pr, token_env)
     if target.number is None:
         _notice("no_pull_request", target, summary_file)
+        _write_outputs(github_output, None)
         return
     if not target.token and not dry_run:
         _notice("no_token", target, summary_file)
+        _write_outputs(github_output, None)
         return
-    _post(target, body, Choices(key, behaviour, dry_run, author, report_time, summary_file), env)
+    _post(target, body, Choices(key, behaviour, dry_run, author, report_time, summary_file, github_output), env)
