@@ -21,7 +21,7 @@ ci_carbon="$bin/ci-carbon$exe"
 export UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1 UV_LINK_MODE=copy PIP_DISABLE_PIP_VERSION_CHECK=1
 
 fail() {  # one ::error:: line and the exit code of bad input
-  echo "::error title=ci-carbon::$1"
+  echo "::error title=ci-carbon::$1" >&2
   exit 2
 }
 
