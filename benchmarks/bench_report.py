@@ -2,8 +2,10 @@
 
 The floor is a Python process that only imports what the manifest path imports (PyYAML, jinja2, click): no
 report can start faster. For 10,000 jobs, PyYAML's C loader reading the same file is shown too: the parse alone.
-Prints the median wall time of each and the ratio to the floor. Run it from an installed (non-editable) venv,
-so that ci-carbon's modules are byte-compiled as a user's are.
+Prints the median wall time of each and the ratio to the floor; the 100-job cases and the floor run in turn, so a
+change of load on a shared machine moves them alike. "Cold cache" starts each run with an empty template cache, as a
+fresh CI runner does: a built wheel carries its templates precompiled, so it needs none. Run it from an installed
+(non-editable) venv, so that ci-carbon's modules are byte-compiled as a user's are.
 
     .venv/bin/python benchmarks/bench_report.py [--repeat 15]
 Targets (issue 2): ≤ 1.5× the floor for 100 jobs; 10,000 jobs in under 2 s.
@@ -47,18 +49,28 @@ def manifest(jobs: int, seed: int = 7) -> dict:
     return {"version": 1, "jobs": out}
 
 
+def once(command: list[str], cold_cache: bool = False) -> float:
+    """Wall time of one run; with ``cold_cache`` it starts with an empty template cache, as a fresh runner does."""
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory() as cache:
+        if cold_cache:
+            env["XDG_CACHE_HOME"] = cache
+        start = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
+        return time.perf_counter() - start
+
+
 def timed(command: list[str], repeat: int, cold_cache: bool = False) -> list[float]:
-    """Wall times of ``command``; with ``cold_cache`` each run starts with an empty template cache."""
-    times = []
+    return [once(command, cold_cache) for _ in range(repeat)]
+
+
+def round_robin(cases: list[tuple[str, list[str], bool]], repeat: int) -> list[tuple[str, list[float]]]:
+    """The cases run in turn, ``repeat`` rounds: on a shared machine a change of load then moves them all alike."""
+    times: dict[str, list[float]] = {label: [] for label, _, _ in cases}
     for _ in range(repeat):
-        env = dict(os.environ)
-        with tempfile.TemporaryDirectory() as cache:
-            if cold_cache:
-                env["XDG_CACHE_HOME"] = cache
-            start = time.perf_counter()
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
-            times.append(time.perf_counter() - start)
-    return times
+        for label, command, cold in cases:
+            times[label].append(once(command, cold))
+    return list(times.items())
 
 
 def main() -> None:
@@ -71,18 +83,18 @@ def main() -> None:
         for n in (100, 10_000):
             paths[n] = Path(tmp) / f"jobs-{n}.yaml"
             paths[n].write_text(yaml.safe_dump(manifest(n), sort_keys=False), encoding="utf-8")
-        floor = timed([py, "-c", "import yaml, jinja2, click"], args.repeat)
-        rows = [("import floor (yaml, jinja2, click)", floor)]
         report = [py, "-m", "ci_carbon", "report", "--manifest"]
-        for n in (100, 10_000):
-            repeat = args.repeat if n == 100 else max(3, args.repeat // 5)
-            if n == 10_000:
-                parse = "import sys, yaml; yaml.load(open(sys.argv[1]), Loader=yaml.CSafeLoader)"
-                rows.append((f"yaml.load CSafeLoader {n:>6,} jobs", timed([py, "-c", parse, str(paths[n])], repeat)))
-            for fmt in ("markdown", "json"):
-                rows.append((f"report {n:>6,} jobs, {fmt}", timed([*report, str(paths[n]), "--format", fmt], repeat)))
-        rows.append(("report    100 jobs, markdown, cold cache",
-                     timed([*report, str(paths[100])], max(3, args.repeat // 3), cold_cache=True)))
+        rows = round_robin([("import floor (yaml, jinja2, click)", [py, "-c", "import yaml, jinja2, click"], False),
+                            ("report    100 jobs, markdown", [*report, str(paths[100]), "--format", "markdown"], False),
+                            ("report    100 jobs, json", [*report, str(paths[100]), "--format", "json"], False),
+                            ("report    100 jobs, markdown, cold cache", [*report, str(paths[100])], True)],
+                           args.repeat)
+        floor = rows[0][1]
+        repeat = max(3, args.repeat // 5)
+        parse = "import sys, yaml; yaml.load(open(sys.argv[1]), Loader=yaml.CSafeLoader)"
+        rows.append(("yaml.load CSafeLoader 10,000 jobs", timed([py, "-c", parse, str(paths[10_000])], repeat)))
+        for fmt in ("markdown", "json"):
+            rows.append((f"report 10,000 jobs, {fmt}", timed([*report, str(paths[10_000]), "--format", fmt], repeat)))
     base = statistics.median(floor)
     print(f"{'case':<42} {'median s':>9} {'min s':>7} {'× floor':>8}")
     for label, times in rows:

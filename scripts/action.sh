@@ -71,6 +71,7 @@ uv_path() {
   # uv from PATH, else the pinned one (scripts/get_uv.py); prints nothing when neither can be had (pip then).
   if [ "${CI_CARBON_INSTALLER:-}" = "pip" ]; then return 0; fi
   if command -v uv >/dev/null 2>&1; then command -v uv; return 0; fi
+  if [ -x "$tools/uv$exe" ]; then printf '%s\n' "$tools/uv$exe"; return 0; fi  # fetched by an earlier step
   "$python" "$action_path/scripts/get_uv.py" "$tools" || echo "::notice title=ci-carbon::uv unavailable, installing with pip" >&2
 }
 
