@@ -116,18 +116,19 @@ install() {
     echo "ci-carbon: the cached environment is used ($("$ci_carbon" --version))"
     return 0
   fi
-  local version="${INPUT_VERSION:-}" list uv spec
+  local version="${INPUT_VERSION:-}" list uv release=""
   if [ -n "$version" ] && [[ ! "$version" =~ ^[0-9A-Za-z.!+-]+$ ]]; then fail "version: '$version' is not a version"; fi
-  version="${version:-$(release_version)}"
+  if [ -z "$version" ]; then release="$(release_version)"; fi
   list="$(extras)"
   uv="$(uv_path)"
   make_venv "$uv"
   if [ -n "$version" ]; then
-    spec="ci-carbon${list:+[$list]}==$version"
-  else
-    spec="$(wheel "$uv")${list:+[$list]}"
+    pip_install "$uv" "ci-carbon${list:+[$list]}==$version"
+  elif [ -z "$release" ] || ! pip_install "$uv" "ci-carbon${list:+[$list]}==$release"; then
+    # not a release, or its wheel is not on the index (yet): the action's own code, built here
+    if [ -n "$release" ]; then echo "::notice title=ci-carbon::ci-carbon $release is not on the package index; building it" >&2; fi
+    pip_install "$uv" "$(wheel "$uv")${list:+[$list]}"
   fi
-  pip_install "$uv" "$spec"
   if [ -n "$key" ]; then printf '%s' "$key" > "$venv/.ci-carbon-key"; fi
   "$ci_carbon" --version
 }

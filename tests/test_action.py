@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -340,3 +341,25 @@ def test_a_release_archive_installs_its_own_version(tmp_path):
     (tmp_path / "out").write_text("")
     subprocess.run(["bash", str(ROOT / "scripts" / "action.sh"), "plan"], env=env, check=True)
     assert "-0123abcd-sql+mlflow-" in (tmp_path / "out").read_text()  # not a release: keyed on the commit
+
+
+def test_a_release_not_on_the_index_is_built_from_the_action(tmp_path):
+    """A release archive (v9.8.7 filled in by git) whose wheel the index does not have: the action says so and
+    builds its own code, which then carries the archive's version."""
+    action = tmp_path / "action"
+    action.mkdir()
+    for name in ("ci_carbon", "data", "templates", "scripts"):
+        shutil.copytree(ROOT / name, action / name, ignore=shutil.ignore_patterns("__pycache__", "_version.py"))
+    for name in ("pyproject.toml", "hatch_build.py", "README.md"):
+        shutil.copy(ROOT / name, action / name)
+    (action / ".git_archival.txt").write_text("node: 0123456789abcdef0123456789abcdef01234567\n"
+                                              "node-date: 2026-12-01T10:00:00+00:00\ndescribe-name: v9.8.7\n")
+    temp = tmp_path / "runner"
+    temp.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_", "CI_CARBON", "INPUT_"))}
+    env.update(CI_CARBON_ACTION_PATH=str(action), CI_CARBON_PYTHON=sys.executable, RUNNER_TEMP=str(temp))
+    proc = subprocess.run(["bash", str(action / "scripts" / "action.sh"), "install"], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "::notice title=ci-carbon::ci-carbon 9.8.7 is not on the package index; building it" in proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "ci-carbon, version 9.8.7"

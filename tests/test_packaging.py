@@ -34,7 +34,14 @@ def build_wheel(source: Path, out: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    return build_wheel(ROOT, tmp_path_factory.mktemp("wheel") / "dist")
+    """The wheel of this checkout; building it writes nothing into the checkout (the version file and the
+    precompiled templates go into the wheel only)."""
+    version_file = ROOT / "ci_carbon" / "_version.py"
+    before = version_file.read_bytes() if version_file.exists() else None
+    built = build_wheel(ROOT, tmp_path_factory.mktemp("wheel") / "dist")
+    assert (version_file.read_bytes() if version_file.exists() else None) == before
+    assert not (ROOT / "ci_carbon" / "_compiled_templates").exists()
+    return built
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +173,7 @@ def test_version_of_a_release_archive_is_its_tag(tmp_path: Path):
                                               "node-date: 2026-12-01T10:00:00+00:00\ndescribe-name: v1.2.3\n")
     wheel = build_wheel(source, tmp_path / "dist")
     assert wheel.name == "ci_carbon-1.2.3-py3-none-any.whl"
-    assert "__version__ = version = '1.2.3'" in zipfile.ZipFile(wheel).read("ci_carbon/_version.py").decode()
+    assert '__version__ = "1.2.3"' in zipfile.ZipFile(wheel).read("ci_carbon/_version.py").decode()
 
 
 def test_archival_file_is_filled_in_by_git_archive(tmp_path: Path):
