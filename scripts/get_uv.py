@@ -1,7 +1,8 @@
 """Fetch the pinned uv for the Action's install, from the package index, checked against pinned SHA-256 digests.
 
 Why not `pip install uv==VERSION`: on a cold runner pip spends seconds starting, resolving and unpacking a 17 MB
-wheel (6.1 s measured on the 2-core development machine, where this script takes 0.5 s: benchmarks/bench_action.py).
+wheel (5.8-9.1 s measured on the 2-core development machine, where this script takes 0.9-1.0 s in the same runs:
+benchmarks/bench_action.py).
 uv is published on PyPI as one wheel per platform holding a single binary, so this
 downloads the wheel for this platform from PyPI's file host (or finds it in the file list of the mirror in
 $UV_INDEX_URL / $PIP_INDEX_URL), refuses it unless its digest is the one pinned below, and extracts the binary.
