@@ -55,8 +55,9 @@ def installed(wheel: Path, tmp_path_factory) -> Path:
 
 
 def _version(bin_dir: Path) -> str:
+    """The installed wheel's version (run outside the checkout, whose ci_carbon would be imported instead)."""
     return subprocess.run([str(bin_dir / "python"), "-c", "import ci_carbon; print(ci_carbon.__version__)"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+                          capture_output=True, text=True, check=True, cwd=bin_dir).stdout.strip()
 
 
 def _same(text: str, version: str) -> str:
