@@ -118,8 +118,8 @@ def action_pr(trial: Trial, work: Path, how: str, version: str, registry: Path) 
               "GITHUB_EVENT_NAME": "pull_request", "GITHUB_REPOSITORY": "Codertocat/Hello-World",
               "GITHUB_ACTIONS": "true", "GITHUB_WORKFLOW": "carbon", "GITHUB_JOB": "report"}
     times["report --base"] = trial.step("report", cwd=work, env=pr_env)
-    body = trial.temp / "runner" / "ci-carbon" / "report.md"
-    times["comment --dry-run"] = trial.step("comment", cwd=work, env={**pr_env, "CI_CARBON_BODY": str(body),
+    report = trial.temp / "runner" / "ci-carbon" / "report.json"
+    times["comment --dry-run"] = trial.step("comment", cwd=work, env={**pr_env, "CI_CARBON_REPORT": str(report),
                                                                       "CI_CARBON_DRY_RUN": "1"})
     times["gate"] = trial.step("gate", env={"CI_CARBON_REPORT_EXIT": "0"})
     return times

@@ -181,13 +181,14 @@ report() {
     if [ -n "${!variable:-}" ]; then args+=("--$option" "${!variable}"); fi
   done
   local code=0
-  rm -f "$out_dir/report.md"
+  rm -f "$out_dir/report.md" "$out_dir/report.json"
   "$ci_carbon" "${args[@]}" 2> "$out_dir/report.err" || code=$?
   cat "$out_dir/report.err" >&2
   {
     echo "exit_code=$code"
     echo "errors_path=$out_dir/report.err"
     if [ -s "$out_dir/report.md" ]; then echo "markdown_path=$out_dir/report.md"; fi
+    if [ -s "$out_dir/report.json" ]; then echo "report_path=$out_dir/report.json"; fi
   } >> "${GITHUB_OUTPUT:-/dev/null}"
   # 1 is a failed budget: the comment is still posted. Any other failure skips the comment; the gate step fails
   # the check with the cause, so that this step never stops the ones after it.
@@ -195,12 +196,13 @@ report() {
 }
 
 comment() {
-  if [ ! -s "${CI_CARBON_BODY:-}" ]; then
+  if [ ! -s "${CI_CARBON_REPORT:-}" ]; then
     echo "::notice title=ci-carbon::no report to comment with"
     return 0
   fi
   mkdir -p "$out_dir"
-  local args=(comment --body-file "$CI_CARBON_BODY" --behaviour "${INPUT_COMMENT:-update}"
+  # the comment is rendered from the JSON report to GitHub's size (sections left out by priority, never cut)
+  local args=(comment --report "$CI_CARBON_REPORT" --behaviour "${INPUT_COMMENT:-update}"
               --github-output "${GITHUB_OUTPUT:-/dev/null}")
   if [ -n "${INPUT_REPORT_KEY:-}" ]; then args+=(--key "$INPUT_REPORT_KEY"); fi
   if [ "${CI_CARBON_DRY_RUN:-}" = "1" ]; then args+=(--dry-run); fi  # benchmarks and tests: send nothing
