@@ -87,12 +87,12 @@ def _fail(code: int, stderr: str, uri: str) -> None:
 
 def _serve(request: dict, out: IO[bytes]) -> None:
     """The child: read every page and write it out, as soon as it is read."""
-    from ci_carbon.sources.mlflow.sql_reader import open_sql_reader
+    from ci_carbon.sources.mlflow.sql_reader import SqlReader, open_sql_reader
 
     raw = request["selection"]
     selection = Selection(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
     reader = open_sql_reader(request["uri"])
-    if reader is None:
+    if not isinstance(reader, SqlReader):
         raise SourceUnreachable("the store can no longer be read directly")
     with reader:
         for page in reader.pages(selection):

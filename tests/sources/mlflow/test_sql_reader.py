@@ -209,7 +209,7 @@ def test_histories_equal_get_metric_history(store: Store):
 def test_through_sqlalchemy_core_too(store: Store):
     """The postgresql/mysql path (SQLAlchemy Core), exercised on the same sqlite store."""
     pytest.importorskip("sqlalchemy")
-    reader = sql_reader._open_alchemy(store.server.backend)
+    reader = sql_reader._open_alchemy(store.server.backend, store.server.backend)
     assert reader is not None
     with reader:
         got = list(reader.runs(Selection(experiments=store.names)))
@@ -288,15 +288,19 @@ def _alter(path: Path, sql: str) -> None:
 
 def test_unknown_alembic_revision_falls_back(store: Store, tmp_path: Path):
     path = _copy(store.server.backend, tmp_path)
-    assert open_sql_reader(f"sqlite:///{path}") is not None
+    reader = open_sql_reader(f"sqlite:///{path}")
+    assert isinstance(reader, SqlReader) and reader.revision == sql_reader.VERIFIED_REVISIONS[-1]
+    reader.close()
     _alter(path, "UPDATE alembic_version SET version_num = 'ffffffffffff'")
-    assert open_sql_reader(f"sqlite:///{path}") is None
+    assert open_sql_reader(f"sqlite:///{path}") == sql_reader.Fallback("unknown_schema", "ffffffffffff",
+                                                                       f"sqlite:///{path}")
 
 
 def test_a_second_workspace_falls_back(store: Store, tmp_path: Path):
     path = _copy(store.server.backend, tmp_path)
     _alter(path, f"UPDATE experiments SET workspace = 'team-b' WHERE name = '{store.name('nlp')}'")
-    assert open_sql_reader(f"sqlite:///{path}") is None
+    assert open_sql_reader(f"sqlite:///{path}") == sql_reader.Fallback(
+        "workspaces", sql_reader.VERIFIED_REVISIONS[-1], f"sqlite:///{path}")
 
 
 def test_missing_file_is_an_input_error(tmp_path: Path):
@@ -307,14 +311,16 @@ def test_missing_file_is_an_input_error(tmp_path: Path):
     assert problem.file == str(missing) and problem.message == f"no MLflow store at {missing}"
 
 
-def test_not_a_store_is_an_input_error_and_an_empty_database_falls_back(tmp_path: Path):
+def test_not_a_store_and_an_empty_database_are_input_errors(tmp_path: Path):
     text = tmp_path / "notes.db"
     text.write_text("not sqlite at all, just some text that is long enough to have a header" * 10)
     with pytest.raises(InputError):
         open_sql_reader(f"sqlite:///{text}")
     empty = tmp_path / "empty.db"
     empty.touch()
-    assert open_sql_reader(f"sqlite:///{empty}") is None  # the client makes it an empty store
+    with pytest.raises(InputError, match="no MLflow tables in this database"):  # the client would make 65 tables
+        open_sql_reader(f"sqlite:///{empty}")
+    assert empty.stat().st_size == 0
     other = tmp_path / "other.db"
     _alter(other, "CREATE TABLE notes (body TEXT)")
     with pytest.raises(InputError, match="not an MLflow store"):
