@@ -109,5 +109,15 @@ def database_store(request, tmp_path_factory) -> Iterator[DatabaseStore]:
             yield DatabaseStore(database, server, "mlflow")
         finally:
             stop_mlflow_server(server)
+            _close_mlflow_engines()
     finally:
         database.stop()
+
+
+def _close_mlflow_engines() -> None:
+    """MLflow's SQL store keeps one engine per URI for the process: close their connections before the database
+    stops, or their pools complain on stderr at exit about a server that went away."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    for engine in getattr(SqlAlchemyStore, "_engine_map", {}).values():
+        engine.dispose()

@@ -35,6 +35,7 @@ T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z, in ms
 HOUR = 3_600_000
 POWER = "system/gpu_0_power_usage_watts"  # as MLflow's system metrics monitor names it
 UTIL = "system/gpu_0_utilization_percentage"
+NOTE = 'a "quote", back\\slash,\nnewline, ünïcödé 🚀 \t </script>'  # read back exactly from each server's JSON
 CONFIG = MlflowConfig(team=("team", "mlflow.user"), project=("project",),
                       defaults=(("provider", "gcp"), ("region", "us-central1")))
 CONFIG_YAML = """\
@@ -105,7 +106,8 @@ def logged(database_store: DatabaseStore, tmp_path_factory) -> Logged:
     runs["own_team"] = _run(client, experiment, "trial-own", T0 + 3 * HOUR, 0.5,
                             {**root, "team": "platform", "mlflow.parentRunId": runs["parent"]}, watts=250.0)
     runs["failed"] = _run(client, experiment, "bert-oom", T0 + 4 * HOUR, 0.25,
-                          {"mlflow.user": "bob", "team": "nlp", "gpu": "Tesla T4"}, watts=65.0, status="FAILED")
+                          {"mlflow.user": "bob", "team": "nlp", "gpu": "Tesla T4", "note": NOTE, "empty": ""},
+                          watts=65.0, status="FAILED", params={"prompt": NOTE, "batch_size": "8"})
     config = tmp_path_factory.mktemp("config") / "ci-carbon.yaml"
     config.write_text(CONFIG_YAML)
     return Logged(database_store, name, runs, config)
@@ -150,6 +152,12 @@ def test_direct_sql_and_the_client_give_the_same_report(logged: Logged):
     trial = by_id[logged.runs["trial1"]]
     assert (trial["method"], trial["power_w"], trial["hours"], trial["count"]) == ("measured", 310.0, 1.0, 1)
     assert by_id[logged.runs["failed"]]["status"] == "FAILED"
+    reader = sql_reader.open_sql_reader(logged.store.uri())
+    assert isinstance(reader, sql_reader.SqlReader) and reader._database.json_object  # one JSON object per run
+    with reader:
+        [failed] = reader.runs(Selection(run_ids=(logged.runs["failed"],)))
+    assert (failed.tags["note"], failed.tags["empty"], failed.params["prompt"]) == (NOTE, "", NOTE)
+    assert failed.tags == MlflowClient(logged.store.mlflow.uri).get_run(failed.run_id).data.tags
     assert direct["totals"]["jobs"] == 6
 
 
