@@ -135,7 +135,8 @@ class Postgres(DatabaseServer):
         subprocess.run([initdb, "-D", str(data), "-U", USER, f"--pwfile={pwfile}", "--auth-host=scram-sha-256",
                         "--auth-local=trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
                        check=True, capture_output=True, cwd=self.root, **self._as_user())
-        self.version = subprocess.run([postgres, "--version"], capture_output=True, text=True).stdout.strip()
+        said = subprocess.run([postgres, "--version"], capture_output=True, text=True).stdout
+        self.version = "PostgreSQL " + said.split(")", 1)[-1].split()[0]  # postgres (PostgreSQL) 15.18 (Debian …)
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
                 [postgres, "-D", str(data), "-p", str(self.port), "-h", "127.0.0.1", "-k", str(self.root),
@@ -181,7 +182,8 @@ class MariaDB(DatabaseServer):
         user = [f"--user={self.account.pw_name}"] if self.account is not None else []
         subprocess.run([install, "--no-defaults", f"--datadir={data}", *user, "--skip-test-db", "--skip-name-resolve",
                         "--auth-root-authentication-method=normal"], check=True, capture_output=True, cwd=self.root)
-        self.version = subprocess.run([server, "--version"], capture_output=True, text=True).stdout.strip()
+        said = subprocess.run([server, "--version"], capture_output=True, text=True).stdout
+        self.version = "MariaDB " + said.split(" Ver ", 1)[-1].split("-")[0]  # … Ver 10.11.19-MariaDB-0+deb12u1 …
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
                 [server, "--no-defaults", f"--datadir={data}", f"--port={self.port}", "--bind-address=127.0.0.1",

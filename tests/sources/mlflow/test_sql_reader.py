@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping
@@ -375,12 +376,18 @@ def test_prefetch_child_failure_is_the_parents_error(tmp_path: Path):
 def test_prefetch_switch(monkeypatch: pytest.MonkeyPatch):
     from ci_carbon.sources.mlflow import prefetch
 
+    sqlite, postgres, mysql = "sqlite:///x.db", "postgresql://u@db/mlflow", "mysql+pymysql://u@db/mlflow"
     monkeypatch.setenv("CI_CARBON_PREFETCH", "0")
-    assert not prefetch.worth_it(10**6)
+    assert not prefetch.worth_it(10**6, sqlite)
     monkeypatch.setenv("CI_CARBON_PREFETCH", "1")
-    assert prefetch.worth_it(1)
+    assert prefetch.worth_it(1, sqlite) and prefetch.worth_it(1, postgres)
     monkeypatch.delenv("CI_CARBON_PREFETCH")
-    assert not prefetch.worth_it(prefetch.MIN_RUNS - 1)
+    assert not prefetch.worth_it(prefetch.MIN_RUNS - 1, sqlite)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert prefetch.worth_it(prefetch.MIN_RUNS, sqlite)
+    assert not prefetch.worth_it(10**6, postgres) and not prefetch.worth_it(10**6, mysql)  # measured slower there
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert not prefetch.worth_it(10**6, sqlite)  # no second core for the child
 
 
 def test_prefetch_frames_cut_short_end_the_read_and_the_exit_code_decides():
