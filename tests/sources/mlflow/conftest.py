@@ -117,7 +117,31 @@ def database_store(request, tmp_path_factory) -> Iterator[DatabaseStore]:
 def _close_mlflow_engines() -> None:
     """MLflow's SQL store keeps one engine per URI for the process: close their connections before the database
     stops, or their pools complain on stderr at exit about a server that went away."""
+    import gc
+
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
+    gc.collect()  # connections of stores nothing refers to any more go back to their pools now, not at exit
     for engine in getattr(SqlAlchemyStore, "_engine_map", {}).values():
         engine.dispose()
+
+
+class Read(NamedTuple):
+    """Every chunk of a RunStream over ``uri``, gathered: what a report of the selection is built from."""
+
+    specs: list
+    skipped: list
+    reader: str  # sql | client
+    notes: tuple  # about the store as a whole
+    where: str  # the URI as shown (password masked)
+
+
+def read_runs(uri: str, selection, config, size: int | None = None) -> Read:
+    from ci_carbon.sources.mlflow.load import CHUNK, RunStream
+
+    stream = RunStream(uri, selection, config, size=size or CHUNK)
+    specs, skipped = [], []
+    for chunk in stream:
+        specs += chunk.specs
+        skipped += chunk.skipped
+    return Read(specs, skipped, stream.kind, stream.notes, stream.where)

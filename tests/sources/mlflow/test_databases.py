@@ -21,14 +21,14 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 
-from ci_carbon.core.settings import MlflowConfig
 from ci_carbon.core.model import Notice
+from ci_carbon.core.settings import MlflowConfig
 from ci_carbon.errors import InputError
 from ci_carbon.render.environment import macro, plain
-from ci_carbon.sources.mlflow import load, sql_reader
+from ci_carbon.sources.mlflow import sql_reader
 from ci_carbon.sources.mlflow.records import Selection
 from tests.conftest import run_cli
-from tests.sources.mlflow.conftest import DatabaseStore
+from tests.sources.mlflow.conftest import DatabaseStore, read_runs
 from tests.sources.mlflow.db_servers import PASSWORD
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z, in ms
@@ -176,20 +176,20 @@ def test_sweep_trials_keep_their_parents_team_and_project(logged: Logged):
 
     children_only = Selection(experiments=(logged.experiment,), since=T0 + 1)  # the parent started at T0
     for uri, kind in ((logged.store.uri(), "sql"), (logged.store.mlflow.uri, "client")):
-        read = load.load(uri, Selection(experiments=(logged.experiment,)), CONFIG)
+        read = read_runs(uri, Selection(experiments=(logged.experiment,)), CONFIG)
         assert read.reader == kind and owners(read.specs) == expected, uri
-        later = load.load(uri, children_only, CONFIG)
-        assert runs["parent"] not in {s.id for s in later.specs} | {s.run_id for s in later.skipped}
+        later = read_runs(uri, children_only, CONFIG)
+        assert runs["parent"] not in {s.id for s in later.specs} | {s.id for s in later.skipped}
         assert owners(later.specs) == expected, uri  # the probe ran today, after T0 too
-        stream = load.RunStream(uri, Selection(experiments=(logged.experiment,)), CONFIG, size=1)
-        assert owners(s for chunk in stream for s in chunk.specs) == expected, uri
+        one_by_one = read_runs(uri, Selection(experiments=(logged.experiment,)), CONFIG, size=1)
+        assert owners(one_by_one.specs) == expected, uri
 
 
 def test_every_uri_spelling_reads_the_store(logged: Logged):
     """postgresql://, postgresql+psycopg2:// (psycopg2 is not installed: psycopg reads it), mysql:// (no
     mysqlclient: PyMySQL reads it) and the others: the same jobs through direct SQL."""
     selection = Selection(experiments=(logged.experiment,))
-    reads = {scheme: load.load(logged.store.uri(scheme), selection, CONFIG)
+    reads = {scheme: read_runs(logged.store.uri(scheme), selection, CONFIG)
              for scheme in SPELLINGS[logged.store.database.kind]}
     first = next(iter(reads.values()))
     assert len(first.specs) == 6
@@ -227,7 +227,7 @@ def test_an_empty_database_is_refused_and_left_empty(logged: Logged):
                         "(ci-carbon only reads; `mlflow server --backend-store-uri` makes one)")
         assert database.tables(name) == []
     with pytest.raises(InputError):
-        load.load(uri, Selection(filter="metrics.loss > 0"), CONFIG)
+        read_runs(uri, Selection(filter="metrics.loss > 0"), CONFIG)
     assert run_cli("annotate", "--mlflow-uri", uri).code == 2
     assert database.tables(name) == []
 
@@ -237,10 +237,10 @@ def test_a_schema_the_direct_reader_does_not_know_is_read_by_the_client_with_a_n
     """As if MLflow had moved on past the revisions ci-carbon checked: the client reads it (the installed MLflow
     matches the store), the same jobs, and the report's source says why it was slower."""
     selection = Selection(experiments=(logged.experiment,))
-    direct = load.load(logged.store.uri(), selection, CONFIG)
+    direct = read_runs(logged.store.uri(), selection, CONFIG)
     head = sql_reader.VERIFIED_REVISIONS[-1]
     monkeypatch.setattr(sql_reader, "VERIFIED_REVISIONS", sql_reader.VERIFIED_REVISIONS[:-1])
-    fallen_back = load.load(logged.store.uri(), selection, CONFIG)
+    fallen_back = read_runs(logged.store.uri(), selection, CONFIG)
     assert (direct.reader, direct.notes) == ("sql", ())
     assert fallen_back.reader == "client"
     assert fallen_back.notes == (Notice("unknown_schema", {"revision": head}),)

@@ -7,10 +7,10 @@ import uuid
 import pytest
 from mlflow import MlflowClient
 
-from ci_carbon.config import MlflowConfig
-from ci_carbon.sources.mlflow import load
+from ci_carbon.core.settings import MlflowConfig
 from ci_carbon.sources.mlflow.mapping import inherit
 from ci_carbon.sources.mlflow.records import Selection
+from tests.sources.mlflow.conftest import read_runs
 
 T0 = 1_767_225_600_000
 HOUR = 3_600_000
@@ -61,13 +61,13 @@ def test_chains_resolve_through_every_level_on_both_paths(mlflow_server, chains)
     only the child (by id) still finds its ancestors."""
     name, runs = chains
     for uri, kind in ((mlflow_server.backend, "sql"), (mlflow_server.uri, "client")):
-        read = load.load(uri, Selection(experiments=(name,)), CONFIG)
+        read = read_runs(uri, Selection(experiments=(name,)), CONFIG)
         assert read.reader == kind
         assert {s.id: (s.tags.get("team"), s.tags.get("project")) for s in read.specs} == {
             runs["child"]: ("research", "y")}, uri
-        assert {s.run_id for s in read.skipped} == {runs["grandparent"], runs["parent"], runs["loop_a"],
+        assert {s.id for s in read.skipped} == {runs["grandparent"], runs["parent"], runs["loop_a"],
                                                    runs["loop_b"]}
-        alone = load.load(uri, Selection(run_ids=(runs["child"],)), CONFIG)
+        alone = read_runs(uri, Selection(run_ids=(runs["child"],)), CONFIG)
         assert [(s.tags["team"], s.tags["project"], s.tags["user"]) for s in alone.specs] == [("research", "y", "root")]
-        looped = load.load(uri, Selection(run_ids=(runs["loop_b"],)), CONFIG)
+        looped = read_runs(uri, Selection(run_ids=(runs["loop_b"],)), CONFIG)
         assert [(s.tags["team"], s.tags.get("project")) for s in looped.specs] == [("mallory", None)], uri
