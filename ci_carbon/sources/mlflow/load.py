@@ -60,6 +60,23 @@ def open_reader(uri: str, selection: Selection) -> Opened:
     return Opened(ClientReader(uri), "client", notes)
 
 
+def client_for(uri: str):
+    """The MLflow client's reader on ``uri`` for writing (``annotate``): on an SQL store, with an installed driver
+    and only when the client would not migrate it (:func:`~.sql_reader.client_may_read`), as for reading."""
+    from ci_carbon.sources.mlflow.client_reader import ClientReader
+
+    if uri.startswith(SQL_SCHEMES):
+        from ci_carbon.sources.mlflow.sql_reader import Fallback, SqlReader, client_may_read, open_sql_reader
+
+        opened = open_sql_reader(uri)
+        if isinstance(opened, SqlReader):
+            opened.close()
+        if opened is not None:
+            client_may_read(opened.revision, opened.where if isinstance(opened, Fallback) else opened.uri)
+        uri = sql_uri.with_driver(uri)
+    return ClientReader(uri)
+
+
 def _annotated(record: RunRecord) -> Measured | None:
     """What an earlier `annotate` wrote, if it was computed with the current data tables."""
     if record.tags.get(f"{ANNOTATION}.data_version") != tables.data_version():

@@ -286,7 +286,7 @@ def _first_line(error: object) -> str:
 
 def client_may_read(revision: str | None, where: str) -> None:
     """Refuse (InputError) a store the MLflow client would change: it migrates a store whose schema is older than
-    its own and refuses one that is newer, so it may read only a store at the installed MLflow's own revision."""
+    its own and refuses one that is newer, so it may open only a store at the installed MLflow's own revision."""
     from mlflow.store.db.utils import _get_latest_schema_revision  # what MLflow's SqlAlchemyStore checks on open
 
     head = _get_latest_schema_revision()
@@ -294,9 +294,9 @@ def client_may_read(revision: str | None, where: str) -> None:
         import mlflow
 
         raise InputError([InputProblem(where, None, "--mlflow-uri", f"this store is at schema revision "
-                                       f"{revision or 'none'}; reading it through the MLflow client needs the MLflow "
-                                       f"that wrote it (MLflow {mlflow.__version__} would migrate it to {head}, and "
-                                       "ci-carbon never writes to a store)")])
+                                       f"{revision or 'none'}; the MLflow client can open it only as the MLflow that "
+                                       f"wrote it (MLflow {mlflow.__version__} would migrate it to {head}, and "
+                                       "ci-carbon never changes a store's schema)")])
 
 
 class SqlReader:

@@ -73,7 +73,9 @@ def _run(client: MlflowClient, experiment_id: str, name: str, start: int, hours:
 
 def _system_metrics_run(uri: str, experiment: str) -> str:
     """A run as a training script makes it: the fluent API, MLflow's own system-metrics monitor sampling."""
-    before = mlflow.get_tracking_uri()
+    from mlflow.tracking._tracking_service import utils as tracking
+
+    before = tracking._tracking_uri  # None unless set: restoring get_tracking_uri() would set its default for all
     mlflow.set_tracking_uri(uri)
     mlflow.set_system_metrics_sampling_interval(0.5)
     mlflow.set_system_metrics_samples_before_logging(1)
@@ -257,3 +259,37 @@ def test_the_server_database_is_opened_read_only(logged: Logged):
     with reader, pytest.raises(Exception, match=r"(?i)read.only"):
         reader._database.rows("UPDATE experiments SET name = 'changed' WHERE name = ?", (logged.experiment,))
     assert MlflowClient(logged.store.mlflow.uri).get_experiment_by_name(logged.experiment) is not None
+
+
+def test_annotate_writes_through_the_client_with_an_installed_driver(logged: Logged):
+    """`annotate` on the database itself (postgresql:// with psycopg 3, mysql:// with PyMySQL): the runs carry it."""
+    result = run_cli("annotate", "--mlflow-uri", logged.store.uri(), "-e", logged.experiment,
+                     "--config", str(logged.config))
+    assert result.code == 0, result.err
+    assert result.out.startswith("annotated 6 runs; 0 already current;")
+    tags = MlflowClient(logged.store.mlflow.uri).get_run(logged.runs["trial1"]).data.tags
+    assert tags["carbon.method"] == "measured"
+
+
+def test_annotate_never_migrates_an_older_store(mlflow_server, tmp_path: Path):
+    """A store at an older schema (known to the direct reader, so it is read) is refused before MLflow's client
+    would migrate it to write: exit 2, one line, the file byte for byte as it was."""
+    import sqlite3
+
+    copy = tmp_path / "old.db"
+    source, target = sqlite3.connect(mlflow_server.backend.removeprefix("sqlite:///")), sqlite3.connect(copy)
+    with target:
+        source.backup(target)
+    older = sql_reader.VERIFIED_REVISIONS[-2]
+    with target:
+        target.execute("UPDATE alembic_version SET version_num = ?", (older,))
+    source.close()
+    target.close()
+    before = copy.read_bytes()
+    result = run_cli("annotate", "--mlflow-uri", f"sqlite:///{copy}")
+    assert result.code == 2 and result.out == ""
+    assert result.err.splitlines() == [
+        f"ci-carbon: sqlite:///{copy}: --mlflow-uri: this store is at schema revision {older}; the MLflow client can "
+        f"open it only as the MLflow that wrote it (MLflow {mlflow.__version__} would migrate it to "
+        f"{sql_reader.VERIFIED_REVISIONS[-1]}, and ci-carbon never changes a store's schema)"]
+    assert copy.read_bytes() == before
