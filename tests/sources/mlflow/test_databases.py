@@ -147,7 +147,7 @@ def test_direct_sql_and_the_client_give_the_same_report(logged: Logged):
     assert _jobs(direct) == _jobs(on_database) == _jobs(served)
     assert direct["totals"] == on_database["totals"] == served["totals"]
     assert direct["skipped"] == served["skipped"] == [
-        {"name": "resnet-sweep", "id": logged.runs["parent"], "code": "parent",
+        {"name": "resnet-sweep", "id": logged.runs["parent"], "code": "parent", "detail": "",
          "reason": "Parent of a hyper-parameter search: counted through its child runs."}]
     assert direct["source"]["where"] == _masked(logged.store.uri())
     by_id = {job["id"]: job for job in direct["jobs"]}
