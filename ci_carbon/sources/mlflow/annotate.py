@@ -43,9 +43,9 @@ def values(est: Estimate) -> dict[str, float]:
 def annotate(uri: str, estimates: Iterable[Estimate]) -> Annotated:
     from mlflow.entities import Metric, RunTag
 
-    from ci_carbon.sources.mlflow.client_reader import ClientReader
+    from ci_carbon.sources.mlflow.load import client_for
 
-    reader = ClientReader(uri)  # its bounded retries and error translation apply to writes too
+    reader = client_for(uri)  # its bounded retries and error translation apply to writes too; SQL stores checked
     version = tables.data_version()
     written = current = not_writable = 0
     for est in estimates:

@@ -17,10 +17,12 @@ from itertools import islice
 from typing import NamedTuple
 
 from ci_carbon.core import tables
-from ci_carbon.core.model import Chunk, JobSpec, Skipped
+from ci_carbon.core.model import Chunk, JobSpec, Notice, Skipped
 from ci_carbon.core.settings import MlflowConfig
-from ci_carbon.sources.mlflow import require_mlflow
-from ci_carbon.sources.mlflow.mapping import param_key, to_spec
+from ci_carbon.redact import redact
+from ci_carbon.sources.mlflow import require_mlflow, sql_uri
+from ci_carbon.sources.mlflow.mapping import Owner, param_key, to_spec
+from ci_carbon.sources.mlflow.owners import owners
 from ci_carbon.sources.mlflow.power import Measured, history_keys, measure
 from ci_carbon.sources.mlflow.records import MetricPoint, RunReader, RunRecord, Selection
 
@@ -30,18 +32,51 @@ ANNOTATION = "carbon"  # metric prefix and tag prefix written back by `ci-carbon
 CHUNK = 5000  # runs converted at a time by RunStream: the SQL reader's page, so memory stays that of one page
 
 
-def open_reader(uri: str, selection: Selection) -> tuple[RunReader, str]:
-    """The direct SQL reader where the store allows it and the selection does not need MLflow's filter syntax."""
-    require_mlflow()
-    if uri.startswith(SQL_SCHEMES):
-        from ci_carbon.sources.mlflow.sql_reader import open_sql_reader
+class Opened(NamedTuple):
+    reader: RunReader
+    kind: str  # sql | client
+    notes: tuple[Notice, ...]  # why the client reads an SQL store, when it does for a reason the user did not give
 
-        reader = open_sql_reader(uri)
-        if reader is not None and reader.supports(selection):
-            return reader, "sql"
+
+def open_reader(uri: str, selection: Selection) -> Opened:
+    """The direct SQL reader where the store allows it and the selection does not need MLflow's filter syntax;
+    else the client, once :func:`~.sql_reader.client_may_read` found that it would not change an SQL store."""
+    require_mlflow()
+    notes: tuple[Notice, ...] = ()
+    if uri.startswith(SQL_SCHEMES):
+        from ci_carbon.sources.mlflow.sql_reader import Fallback, SqlReader, client_may_read, open_sql_reader
+
+        opened = open_sql_reader(uri)
+        if isinstance(opened, SqlReader):
+            if opened.supports(selection):
+                return Opened(opened, "sql", ())
+            opened.close()
+        if opened is not None:
+            client_may_read(opened.revision, opened.where if isinstance(opened, Fallback) else opened.uri)
+        if isinstance(opened, Fallback):
+            notes = (Notice(opened.code, {"revision": opened.revision or "none"}),)
+        uri = sql_uri.with_driver(uri)
     from ci_carbon.sources.mlflow.client_reader import ClientReader
 
-    return ClientReader(uri), "client"
+    return Opened(ClientReader(uri), "client", notes)
+
+
+def client_for(uri: str):
+    """The MLflow client's reader on ``uri`` for writing (``annotate``): on an SQL store, with an installed driver
+    and only when the client would not migrate it (:func:`~.sql_reader.client_may_read`), as for reading."""
+    require_mlflow()
+    from ci_carbon.sources.mlflow.client_reader import ClientReader
+
+    if uri.startswith(SQL_SCHEMES):
+        from ci_carbon.sources.mlflow.sql_reader import Fallback, SqlReader, client_may_read, open_sql_reader
+
+        opened = open_sql_reader(uri)
+        if isinstance(opened, SqlReader):
+            opened.close()
+        if opened is not None:
+            client_may_read(opened.revision, opened.where if isinstance(opened, Fallback) else opened.uri)
+        uri = sql_uri.with_driver(uri)
+    return ClientReader(uri)
 
 
 def _annotated(record: RunRecord) -> Measured | None:
@@ -80,8 +115,9 @@ def _sibling_groups(records: Iterable[RunRecord], children: Set[str], parents: S
 
 def _convert(reader: RunReader, records: list[RunRecord], parents: set[str] | frozenset[str],
              sweeps: dict[str, str], keys: dict[str, str], config: MlflowConfig, now_ms: int,
-             uri: str) -> tuple[list[JobSpec], list[Skipped]]:
-    """Records → specs (or why not): measured power from histories or an earlier annotation, parents skipped."""
+             uri: str, inherited: dict[str, Owner]) -> tuple[list[JobSpec], list[Skipped]]:
+    """Records → specs (or why not): measured power from histories or an earlier annotation, parents skipped,
+    children owned by their parent's team and project where they name none (``inherited``: by parent run id)."""
     annotated = {r.run_id: m for r in records if (m := _annotated(r)) is not None}
     histories = _histories(reader, (r for r in records if r.run_id not in annotated))
     specs: list[JobSpec] = []
@@ -95,8 +131,9 @@ def _convert(reader: RunReader, records: list[RunRecord], parents: set[str] | fr
             skipped.append(Skipped(record.run_name or record.run_id[:8], record.run_id, "parent"))
             continue
         last_point = max((points[-1].timestamp for points in history.values() if points), default=None)
+        parent = record.tags.get(PARENT_TAG)
         result = to_spec(record, config, measured, now_ms, last_point, sweeps.get(record.run_id, ""), uri,
-                         keys[record.run_id])
+                         keys[record.run_id], inherited.get(parent) if parent else None)
         (skipped if isinstance(result, Skipped) else specs).append(result)
     return specs, skipped
 
@@ -134,14 +171,19 @@ class RunStream:
     """
 
     def __init__(self, uri: str, selection: Selection, config: MlflowConfig, now_ms: int | None = None,
-                 size: int = CHUNK, reader: tuple[RunReader, str] | None = None, prefetch: bool | None = None,
+                 size: int = CHUNK, opened: Opened | None = None, prefetch: bool | None = None,
                  tag_names: tuple[str, ...] = ()):
         self.uri, self.selection, self.config, self.size = uri, selection, config, size
-        self.prefetch = prefetch  # None: decided by the size of the read (prefetch.worth_it)
+        self.where = redact(uri)  # as jobs' origins and messages show it
+        self.prefetch = prefetch  # None: decided by the store and the size of the read (prefetch.worth_it)
         self.now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
         self.tag_names = tag_names
-        self.reader, self.kind = reader or open_reader(uri, selection)
+        # notes: about the store as a whole (templates/notices.j2, source_note), for the report's source
+        self.reader, self.kind, self.notes = opened or open_reader(uri, selection)
         self.survey, self._records = survey(self.reader, selection)
+        known = {r.run_id: r for r in self._records} if self._records is not None else None
+        # the parents' owners, read by id: a parent may be in another chunk, or outside the selection
+        self.inherited = owners(self.reader, self.survey.parents, config, known)
 
     def __iter__(self) -> Iterator[Chunk]:
         runs = iter(self._runs())
@@ -149,13 +191,14 @@ class RunStream:
             yield self._chunk(records)
 
     def _runs(self) -> Iterable[RunRecord]:
-        """The runs; from a second process when the read is large and a core is free (:mod:`.prefetch`)."""
+        """The runs; from a second process where that was measured to help (:func:`.prefetch.worth_it`)."""
         from ci_carbon.sources.mlflow import prefetch
 
         if self._records is not None:
             records, self._records = self._records, None
             return records
-        if self.kind == "sql" and (self.prefetch or (self.prefetch is None and prefetch.worth_it(self.survey.runs))):
+        wanted = self.prefetch if self.prefetch is not None else prefetch.worth_it(self.survey.runs, self.uri)
+        if self.kind == "sql" and wanted:
             return prefetch.records(self.uri, self.selection)
         return self.reader.runs(self.selection)
 
@@ -164,7 +207,8 @@ class RunStream:
         keys = {r.run_id: param_key(r) for r in records}
         sweeps = {r.run_id: r.tags[PARENT_TAG] for r in records if r.tags.get(PARENT_TAG)}
         siblings = _sibling_groups(records, frozenset(sweeps), parents, keys)
-        specs, skipped = _convert(self.reader, records, parents, sweeps, keys, self.config, self.now_ms, self.uri)
+        specs, skipped = _convert(self.reader, records, parents, sweeps, keys, self.config, self.now_ms, self.where,
+                                  self.inherited)
         if self.tag_names:
             specs = _with_tags(specs, records, self.tag_names)
         return Chunk(specs, skipped, siblings=siblings)

@@ -192,8 +192,9 @@ def reported_energy(record: RunRecord, devices: int, hours: float) -> tuple[floa
 
 
 def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, now_ms: int,
-            last_point_ms: int | None, sweep: str, uri: str, params: str | None = None) -> JobSpec | Skipped:
-    """The JobSpec for one run, or the reason it cannot be estimated."""
+            last_point_ms: int | None, sweep: str, uri: str, params: str | None = None,
+            inherited: Owner | None = None) -> JobSpec | Skipped:
+    """The JobSpec for one run, or the reason it cannot be estimated; ``inherited``: the owner of its parent run."""
     name = record.run_name or record.run_id[:8]
     hours, notices = _hours(record, now_ms, last_point_ms)
     if hours is None:
@@ -223,7 +224,7 @@ def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, 
         energy, energy_notices = reported_energy(record, int(fields.get("count") or 1), hours)
     if record.lifecycle_stage == DELETED:
         notices.append(Notice("deleted_run"))
-    tags = _tags(record, config)
+    tags = _tags(record, config, inherited)
     origin = Origin(uri, None, f"run {record.run_id}")
     return JobSpec(
         name=name, origin=origin, source="mlflow", id=record.run_id, status=record.status, hours=hours,
@@ -235,15 +236,44 @@ def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, 
     )
 
 
-def _tags(record: RunRecord, config: MlflowConfig) -> Mapping[str, str]:
+OWNER_FIELDS = ("team", "project")
+Owner = Mapping[str, tuple[int, str]]  # team/project → (rank of the name it was found under, value)
+
+
+def owner(record: RunRecord, config: MlflowConfig) -> Owner:
+    """The team and project a run says itself, each with the rank of the name that said it (0 is the first of the
+    config's names): a child run compares ranks with what its parent says (:func:`inherit`)."""
+    found: dict[str, tuple[int, str]] = {}
+    for field, names in (("team", (*config.team, *TEAM_NAMES)), ("project", (*config.project, *PROJECT_NAMES))):
+        for rank, name in enumerate(names):
+            hit = _lookup(record, (name,))
+            if hit:
+                found[field] = (rank, hit[1])
+                break
+    return found
+
+
+def inherit(own: Owner, parent: Owner) -> Owner:
+    """A nested run's owner: per field, the better-ranked name wins, and the run's own value on a tie.
+
+    So with ``team: [team, mlflow.user]`` a sweep trial that has no ``team`` tag takes its parent's ``team`` rather
+    than its own ``mlflow.user``, and a trial that sets ``team`` itself keeps it.
+    """
+    merged = dict(parent)
+    merged.update({field: value for field, value in own.items()
+                   if field not in parent or value[0] <= parent[field][0]})
+    return merged
+
+
+def _tags(record: RunRecord, config: MlflowConfig, inherited: Owner | None = None) -> Mapping[str, str]:
     tags = {"experiment": record.experiment_name}
-    team = _lookup(record, (*config.team, *TEAM_NAMES))
-    project = _lookup(record, (*config.project, *PROJECT_NAMES))
+    found = owner(record, config)
+    if inherited:
+        found = inherit(found, inherited)
     user = record.tags.get("mlflow.user") or record.user_id
-    if team:
-        tags["team"] = team[1]
-    if project:
-        tags["project"] = project[1]
+    for field in OWNER_FIELDS:
+        if field in found:
+            tags[field] = found[field][1]
     if user:
         tags["user"] = user
     return tags

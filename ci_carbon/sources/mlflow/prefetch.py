@@ -31,16 +31,19 @@ HEADER = 8  # bytes of little-endian length before each page's pickle
 EXIT_INPUT, EXIT_UNREACHABLE = 2, 3  # the child's exit codes, as the CLI's
 
 
-def worth_it(runs: int) -> bool:
-    """A second process pays off for a large read on a machine with a second core for it.
+def worth_it(runs: int, uri: str) -> bool:
+    """A second process pays off for a large read of a sqlite store on a machine with a second core for it.
 
-    ``CI_CARBON_PREFETCH=0`` turns it off, ``=1`` on whatever the size (to compare, or to test it).
+    Only sqlite, as measured (benchmarks/bench_prefetch.py, README): there the database works inside the reading
+    process, so the child takes an idle core; a PostgreSQL or MariaDB server works in its own process, which already
+    takes that core, and the child made the read slower (1.15-1.34× on PostgreSQL, 1.19× on MariaDB).
+    ``CI_CARBON_PREFETCH=0`` turns it off, ``=1`` on whatever the store and size (to compare, or to test it).
     """
     said = os.environ.get("CI_CARBON_PREFETCH", "").strip().lower()
     if said in ("0", "false", "no", "1", "true", "yes"):
         return said in ("1", "true", "yes")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return runs >= MIN_RUNS and cores >= 2
+    return uri.startswith("sqlite:") and runs >= MIN_RUNS and cores >= 2
 
 
 def records(uri: str, selection: Selection) -> Iterator[RunRecord]:
@@ -87,12 +90,12 @@ def _fail(code: int, stderr: str, uri: str) -> None:
 
 def _serve(request: dict, out: IO[bytes]) -> None:
     """The child: read every page and write it out, as soon as it is read."""
-    from ci_carbon.sources.mlflow.sql_reader import open_sql_reader
+    from ci_carbon.sources.mlflow.sql_reader import SqlReader, open_sql_reader
 
     raw = request["selection"]
     selection = Selection(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
     reader = open_sql_reader(request["uri"])
-    if reader is None:
+    if not isinstance(reader, SqlReader):
         raise SourceUnreachable("the store can no longer be read directly")
     with reader:
         for page in reader.pages(selection):

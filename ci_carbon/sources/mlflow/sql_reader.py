@@ -5,10 +5,13 @@ sqlite against 0.19 s for the rows themselves). This reader selects the same row
 :class:`RunRecord` s, equal to what the client path yields for the same store (tested against a real server).
 
 It reads only tables and columns whose shape it has checked against MLflow's migration scripts, and only at the
-alembic revisions listed below; any other revision, a multi-workspace store, an MLflow search filter or a missing
-database driver makes :func:`open_sql_reader` / :meth:`SqlReader.supports` say no, and the caller uses the client.
+alembic revisions listed below; any other revision or a multi-workspace store makes :func:`open_sql_reader` return a
+:class:`Fallback` (the report says so), an MLflow search filter makes :meth:`SqlReader.supports` say no, and the
+caller uses the client, if :func:`client_may_read` finds that the client would not change the store. A database
+that is not an MLflow store (an empty one included) or a missing driver is the user's to fix (one line, exit 2).
 Runs are fetched a page at a time (keyset on ``run_uuid``) with their tags, params and latest metrics, so memory
-stays flat however large the store is. Nothing is ever written: sqlite is opened ``mode=ro``.
+stays flat however large the store is. Nothing is ever written: sqlite is opened ``mode=ro``, a server database in
+a read-only session.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import orjson
 
 from ci_carbon.core.names import nearest, normalise, suggestion
 from ci_carbon.errors import InputError, InputProblem, SourceUnreachable
+from ci_carbon.redact import redact
+from ci_carbon.sources.mlflow import sql_uri
 from ci_carbon.sources.mlflow.records import ACTIVE, DELETED, MetricPoint, RunRecord, Selection
 
 # Alembic revisions at which every table and column read here exists with today's meaning. Derived from the
@@ -65,12 +70,14 @@ _RUN_COLUMNS = ("r.run_uuid, r.name, r.user_id, r.status, r.start_time, r.end_ti
 
 
 class _Database(Protocol):
-    """The two calls the reader needs; SQL uses ``?`` placeholders and alias-qualified columns (``t.key``: KEY is
+    """The calls the reader needs; SQL uses ``?`` placeholders and alias-qualified columns (``t.key``: KEY is
     reserved in MySQL, but never after a dot)."""
 
-    json_objects: bool  # SQLite's json_group_object is there: a run's tags or params come as one JSON object
+    json_object: str  # SQL that aggregates {key}, {value} into one JSON object per group; "" where there is none
 
     def rows(self, sql: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]: ...
+
+    def tables(self) -> list[str]: ...
 
     def close(self) -> None: ...
 
@@ -80,22 +87,41 @@ class _SqliteDatabase:
 
     def __init__(self, connection: sqlite3.Connection):
         self._connection = connection
-        self.json_objects = _has_json(connection)
+        self.json_object = "json_group_object({key}, {value})" if _has_json(connection) else ""
 
     def rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
         return self._connection.execute(sql, params).fetchall()
+
+    def tables(self) -> list[str]:
+        return [name for (name,) in self.rows("SELECT m.name FROM sqlite_master m WHERE m.type = 'table'", ())]
 
     def close(self) -> None:
         self._connection.close()
 
 
 class _AlchemyDatabase:
-    """SQLAlchemy Core for server databases (postgresql, mysql); autocommit so no long transaction is held."""
-
-    json_objects = False  # their JSON aggregates differ by server; the plain rows are portable
+    """SQLAlchemy Core for server databases (postgresql, mysql): autocommit, so no long transaction is held, and a
+    read-only session, so that not even a mistake here could write to the store."""
 
     def __init__(self, connection: Any):
+        from sqlalchemy import text
+
         self._connection = connection
+        dialect = connection.dialect.name
+        for statement in _SESSION.get(dialect, ()):
+            connection.execute(text(statement))
+        self.json_object = _JSON_OBJECT.get(dialect, "")
+        if self.json_object and not self._answers("SELECT " + self.json_object.format(key="'k'", value="'v'")):
+            self.json_object = ""  # MariaDB before 10.5, MySQL before 5.7.22: a row per pair
+
+    def _answers(self, sql: str) -> bool:
+        import sqlalchemy
+
+        try:
+            self.rows(sql, ())
+        except sqlalchemy.exc.DBAPIError:
+            return False
+        return True
 
     def rows(self, sql: str, params: Sequence[Any]) -> Sequence[Any]:
         from sqlalchemy import text
@@ -104,8 +130,23 @@ class _AlchemyDatabase:
         named = pieces[0] + "".join(f":p{i}{piece}" for i, piece in enumerate(pieces[1:]))
         return self._connection.execute(text(named), {f"p{i}": value for i, value in enumerate(params)}).all()
 
+    def tables(self) -> list[str]:
+        import sqlalchemy
+
+        return list(sqlalchemy.inspect(self._connection).get_table_names())
+
     def close(self) -> None:
         self._connection.close()
+
+
+_MYSQL_SESSION = ("SET SESSION TRANSACTION READ ONLY",
+                  "SET SESSION group_concat_max_len = 4294967295")  # MariaDB's JSON_OBJECTAGG is cut at this length
+_SESSION = {"postgresql": ("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",),
+            "mysql": _MYSQL_SESSION, "mariadb": _MYSQL_SESSION}
+# One JSON object of a run's tags or params per row: server drivers parse a row per pair slowly (PyMySQL, pure
+# Python, spent 80 % of a read doing it), and orjson parses the object in C; exact for text (tested per server).
+_JSON_OBJECT = {"postgresql": "json_object_agg({key}, {value})::text", "mysql": "JSON_OBJECTAGG({key}, {value})",
+                "mariadb": "JSON_OBJECTAGG({key}, {value})"}
 
 
 def _has_json(connection: sqlite3.Connection) -> bool:
@@ -122,19 +163,29 @@ class _Experiment(NamedTuple):
     lifecycle_stage: str
 
 
-def open_sql_reader(uri: str) -> SqlReader | None:
-    """A direct reader for ``uri``, or None when the caller should use the MLflow client instead.
+class Fallback(NamedTuple):
+    """Why a store that is an MLflow store is left to the MLflow client; ``code`` names the report's note
+    (templates/notices.j2, ``source_note``)."""
 
-    None: not an SQL URI we read, SQLAlchemy or the database driver missing, an empty database, an alembic revision
-    not in VERIFIED_REVISIONS, or experiments in more than one workspace. A sqlite file that does not exist, or is
-    not an MLflow store, is the user's mistake (InputError), not a reason to fall back: the client would create
-    MLflow's tables there.
+    code: str  # unknown_schema | workspaces
+    revision: str | None  # the store's alembic revision (None: alembic_version holds no single row)
+    where: str  # the store, password hidden
+
+
+def open_sql_reader(uri: str) -> SqlReader | Fallback | None:
+    """A direct reader for ``uri``; a :class:`Fallback` when the MLflow client must read it; None for a URI that
+    is not an SQL store read here (a server, Databricks, an in-memory sqlite, mssql).
+
+    Every check that can refuse comes before anything else opens the store, because MLflow's own SQL store creates
+    or migrates tables when it opens a database (65 tables in an empty one): a sqlite file that does not exist, a
+    database without MLflow's tables (an empty one included), or tables without alembic_version are the user's
+    mistake (InputError, exit 2), never a reason to hand the store to the client. A missing driver is one line
+    naming the extra to install (:mod:`.sql_uri`).
     """
     if uri.startswith("sqlite:"):
         return _open_sqlite(uri)
-    scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
-    if scheme in ("postgresql", "mysql"):
-        return _open_alchemy(uri)
+    if sql_uri.scheme(uri)[0] in sql_uri.DATABASES:
+        return _open_alchemy(sql_uri.with_driver(uri), redact(uri))
     return None
 
 
@@ -147,7 +198,7 @@ def _sqlite_path(uri: str) -> Path | None:
     return None if path in ("", ":memory:") else Path(path)
 
 
-def _open_sqlite(uri: str) -> SqlReader | None:
+def _open_sqlite(uri: str) -> SqlReader | Fallback | None:
     """Open the file read-only; check the store before handing out a reader."""
     path = _sqlite_path(uri)
     if path is None:
@@ -157,34 +208,43 @@ def _open_sqlite(uri: str) -> SqlReader | None:
     connection = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
     database = _SqliteDatabase(connection)
     try:
-        revision = _revision(database)
-        if revision is None and database.rows("SELECT m.name FROM sqlite_master m WHERE m.type = 'table'", ()):
-            raise sqlite3.DatabaseError("it has tables but no alembic_version")
+        revision = _revision(database, str(path))
     except sqlite3.DatabaseError as exc:
         database.close()
         if "locked" in str(exc) or "busy" in str(exc):
             raise SourceUnreachable(f"the MLflow store {path} stayed locked by a writer: {exc}") from exc
         raise InputError([InputProblem(str(path), None, None, f"not an MLflow store: {exc}")]) from exc
+    except InputError:
+        database.close()
+        raise
     return _checked(database, revision, uri)
 
 
-def _revision(database: _Database) -> str | None:
-    """The store's alembic revision; None when the table is missing (an empty database: the client initialises it)."""
-    try:
-        rows = database.rows("SELECT a.version_num FROM alembic_version a", ())
-    except Exception as exc:
-        if "alembic_version" in str(exc) and ("no such table" in str(exc) or "exist" in str(exc)):
-            return None
-        raise
+def _revision(database: _Database, where: str) -> str | None:
+    """The store's alembic revision (None: alembic_version holds no single row, as in the middle of a migration).
+
+    A database without tables, or with tables but no alembic_version, is not an MLflow store: InputError.
+    """
+    tables = database.tables()
+    if not tables:
+        raise InputError([InputProblem(where, None, None, "no MLflow tables in this database: it is not a tracking "
+                                       "store (ci-carbon only reads; `mlflow server --backend-store-uri` makes one)")])
+    if "alembic_version" not in tables:
+        raise InputError([InputProblem(where, None, None, "not an MLflow store: it has tables but no "
+                                       "alembic_version")])
+    rows = database.rows("SELECT a.version_num FROM alembic_version a", ())
     return str(rows[0][0]) if len(rows) == 1 else None
 
 
-def _checked(database: _Database, revision: str | None, uri: str) -> SqlReader | None:
-    """A reader when the revision is verified and the store has one workspace; otherwise close and say None."""
-    if revision not in VERIFIED_REVISIONS or (revision in WORKSPACE_REVISIONS and _other_workspaces(database)):
+def _checked(database: _Database, revision: str | None, where: str) -> SqlReader | Fallback:
+    """A reader when the revision is verified and the store has one workspace; otherwise close and say why not."""
+    if revision not in VERIFIED_REVISIONS:
         database.close()
-        return None
-    return SqlReader(database, uri)
+        return Fallback("unknown_schema", revision, where)
+    if revision in WORKSPACE_REVISIONS and _other_workspaces(database):
+        database.close()
+        return Fallback("workspaces", revision, where)
+    return SqlReader(database, where, revision)
 
 
 def _other_workspaces(database: _Database) -> bool:
@@ -193,37 +253,59 @@ def _other_workspaces(database: _Database) -> bool:
                               (DEFAULT_WORKSPACE,)))
 
 
-def _open_alchemy(uri: str) -> SqlReader | None:
-    """SQLAlchemy Core (the optional ``ci-carbon[sql]`` extra); None when it or the DB driver is not installed."""
-    try:
-        import sqlalchemy
-        from sqlalchemy.pool import NullPool
-    except ImportError:
-        return None
+def _open_alchemy(uri: str, shown: str) -> SqlReader | Fallback:
+    """SQLAlchemy Core with the driver :func:`.sql_uri.with_driver` chose (extras ``postgres``, ``mysql``);
+    ``shown``: the URI as the user gave it, password masked, for messages."""
+    import sqlalchemy
+    from sqlalchemy.pool import NullPool
+
     try:
         engine = sqlalchemy.create_engine(uri, poolclass=NullPool)
-    except (ImportError, sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError):
-        return None
+    except (ImportError, sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError) as exc:
+        raise InputError([InputProblem(shown, None, "--mlflow-uri", f"cannot open this store: {exc}")]) from None
     try:
         connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     except sqlalchemy.exc.OperationalError as exc:
-        shown = engine.url.render_as_string(hide_password=True)
-        raise SourceUnreachable(f"cannot connect to the MLflow store {shown}: {exc.orig}") from exc
-    database = _AlchemyDatabase(connection)
+        raise SourceUnreachable(f"cannot connect to the MLflow store {shown}: {_first_line(exc.orig)}") from exc
     try:
-        revision = _revision(database)
-    except sqlalchemy.exc.DBAPIError:
-        database.close()
-        return None
-    return _checked(database, revision, engine.url.render_as_string(hide_password=True))
+        database = _AlchemyDatabase(connection)
+        revision = _revision(database, shown)
+    except sqlalchemy.exc.DBAPIError as exc:
+        connection.close()
+        raise SourceUnreachable(f"the MLflow store {shown} failed to answer: {_first_line(exc.orig)}") from exc
+    except InputError:
+        connection.close()
+        raise
+    return _checked(database, revision, shown)
+
+
+def _first_line(error: object) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def client_may_read(revision: str | None, where: str) -> None:
+    """Refuse (InputError) a store the MLflow client would change: it migrates a store whose schema is older than
+    its own and refuses one that is newer, so it may open only a store at the installed MLflow's own revision."""
+    from mlflow.store.db.utils import _get_latest_schema_revision  # what MLflow's SqlAlchemyStore checks on open
+
+    head = _get_latest_schema_revision()
+    if revision != head:
+        import mlflow
+
+        raise InputError([InputProblem(where, None, "--mlflow-uri", f"this store is at schema revision "
+                                       f"{revision or 'none'}; the MLflow client can open it only as the MLflow that "
+                                       f"wrote it (MLflow {mlflow.__version__} would migrate it to {head}, and "
+                                       "ci-carbon never changes a store's schema)")])
 
 
 class SqlReader:
     """A :class:`~.records.RunReader` over the store's tables. Use :func:`open_sql_reader` to get one."""
 
-    def __init__(self, database: _Database, uri: str):
+    def __init__(self, database: _Database, uri: str, revision: str):
         self._database = database
         self.uri = uri  # shown in messages (password hidden)
+        self.revision = revision  # the store's alembic revision (one of VERIFIED_REVISIONS)
 
     def __enter__(self) -> SqlReader:
         return self
@@ -336,13 +418,15 @@ class SqlReader:
     def _children(self, ids: list[str], table: str, value: str) -> dict[str, dict[str, str]]:
         """run id → {key: value} of ``table`` (tags or params; a NULL tag value is selected as '', as REST reads it).
 
-        On SQLite with JSON1 each run's pairs come as one JSON object built in C (``json_group_object``), which
-        orjson turns into the dict: a third less time than a row per pair, and exact for text values.
+        Where the database can, each run's pairs come as one JSON object built by the database (SQLite's
+        ``json_group_object``, PostgreSQL's ``json_object_agg``, MySQL's ``JSON_OBJECTAGG``), which orjson turns
+        into the dict: on SQLite a third less time than a row per pair, on MariaDB through PyMySQL a fifth of it.
         """
         found: dict[str, dict[str, str]] = {run_id: {} for run_id in ids}
         where = f"FROM {table} c WHERE c.run_uuid IN ({{}})"
-        if self._database.json_objects:
-            sql = f"SELECT c.run_uuid, json_group_object(c.key, {value}) {where} GROUP BY c.run_uuid"
+        if self._database.json_object:
+            pairs = self._database.json_object.format(key="c.key", value=value)
+            sql = f"SELECT c.run_uuid, {pairs} {where} GROUP BY c.run_uuid"
             loads = orjson.loads
             for chunk in _chunks(ids, IN_CHUNK):
                 found.update({run_id: loads(pairs) for run_id, pairs in self._database.rows(sql.format(_marks(chunk)),

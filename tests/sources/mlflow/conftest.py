@@ -1,4 +1,5 @@
-"""A real MLflow tracking server (sqlite backend) on a free 127.0.0.1 port, started once per test session."""
+"""Real MLflow tracking servers on free 127.0.0.1 ports, started once per test session: on sqlite, and on a real
+PostgreSQL and a real MariaDB (tests/sources/mlflow/db_servers.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import requests
+
+from tests.sources.mlflow.db_servers import DatabaseServer, MariaDB, Postgres
 
 
 def _free_port() -> int:
@@ -28,13 +32,15 @@ class Server:
         self.log_path = log_path
 
 
-def start_mlflow_server(root: Path, *extra_args: str, env: dict[str, str] | None = None) -> Server:
-    """Start `mlflow server` on a sqlite store under ``root`` and wait until /health answers (at most 90 s).
+def start_mlflow_server(root: Path, *extra_args: str, env: dict[str, str] | None = None,
+                        backend: str | None = None) -> Server:
+    """Start `mlflow server` on a store (default: sqlite under ``root``); wait until /health answers (at most 90 s).
 
     ``extra_args`` (e.g. ``--app-name basic-auth``) and ``env`` (added to this process's environment) let a test
-    start a differently configured server the same way as the session's.
+    start a differently configured server the same way as the session's; ``backend`` puts the store in a database
+    server (MLflow creates its tables there on start).
     """
-    backend = f"sqlite:///{root / 'mlflow.db'}"
+    backend = backend or f"sqlite:///{root / 'mlflow.db'}"
     port = _free_port()
     full_env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **(env or {})}
     log_path = root / "server.log"
@@ -74,3 +80,68 @@ def mlflow_server(tmp_path_factory) -> Iterator[Server]:
         yield server
     finally:
         stop_mlflow_server(server)
+
+
+class DatabaseStore(NamedTuple):
+    """A real database server with a real `mlflow server` on it, for the session (one per database kind)."""
+
+    database: DatabaseServer  # PostgreSQL or MariaDB, on 127.0.0.1 in a temporary directory
+    mlflow: Server  # `mlflow server --backend-store-uri <database>`: what users log to
+    name: str  # the database MLflow's tables are in
+
+    def uri(self, scheme: str | None = None) -> str:
+        """The store as ci-carbon's users give it (``scheme`` as they spell it, e.g. ``postgresql+psycopg2``)."""
+        return self.database.uri(self.name, scheme)
+
+
+SERVER_DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql"}  # what the MLflow server itself uses
+
+
+@pytest.fixture(scope="session", params=["postgresql", "mysql"])
+def database_store(request, tmp_path_factory) -> Iterator[DatabaseStore]:
+    """PostgreSQL, then MariaDB: each started once, MLflow's tables made by its own server, stopped at the end."""
+    database = Postgres() if request.param == "postgresql" else MariaDB()
+    try:
+        database.create_database("mlflow")
+        root = tmp_path_factory.mktemp(f"mlflow-{request.param}")
+        server = start_mlflow_server(root, backend=database.uri("mlflow", SERVER_DRIVERS[request.param]))
+        try:
+            yield DatabaseStore(database, server, "mlflow")
+        finally:
+            stop_mlflow_server(server)
+            _close_mlflow_engines()
+    finally:
+        database.stop()
+
+
+def _close_mlflow_engines() -> None:
+    """MLflow's SQL store keeps one engine per URI for the process: close their connections before the database
+    stops, or their pools complain on stderr at exit about a server that went away."""
+    import gc
+
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    gc.collect()  # connections of stores nothing refers to any more go back to their pools now, not at exit
+    for engine in getattr(SqlAlchemyStore, "_engine_map", {}).values():
+        engine.dispose()
+
+
+class Read(NamedTuple):
+    """Every chunk of a RunStream over ``uri``, gathered: what a report of the selection is built from."""
+
+    specs: list
+    skipped: list
+    reader: str  # sql | client
+    notes: tuple  # about the store as a whole
+    where: str  # the URI as shown (password masked)
+
+
+def read_runs(uri: str, selection, config, size: int | None = None) -> Read:
+    from ci_carbon.sources.mlflow.load import CHUNK, RunStream
+
+    stream = RunStream(uri, selection, config, size=size or CHUNK)
+    specs, skipped = [], []
+    for chunk in stream:
+        specs += chunk.specs
+        skipped += chunk.skipped
+    return Read(specs, skipped, stream.kind, stream.notes, stream.where)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping
@@ -209,7 +210,7 @@ def test_histories_equal_get_metric_history(store: Store):
 def test_through_sqlalchemy_core_too(store: Store):
     """The postgresql/mysql path (SQLAlchemy Core), exercised on the same sqlite store."""
     pytest.importorskip("sqlalchemy")
-    reader = sql_reader._open_alchemy(store.server.backend)
+    reader = sql_reader._open_alchemy(store.server.backend, store.server.backend)
     assert reader is not None
     with reader:
         got = list(reader.runs(Selection(experiments=store.names)))
@@ -288,15 +289,19 @@ def _alter(path: Path, sql: str) -> None:
 
 def test_unknown_alembic_revision_falls_back(store: Store, tmp_path: Path):
     path = _copy(store.server.backend, tmp_path)
-    assert open_sql_reader(f"sqlite:///{path}") is not None
+    reader = open_sql_reader(f"sqlite:///{path}")
+    assert isinstance(reader, SqlReader) and reader.revision == sql_reader.VERIFIED_REVISIONS[-1]
+    reader.close()
     _alter(path, "UPDATE alembic_version SET version_num = 'ffffffffffff'")
-    assert open_sql_reader(f"sqlite:///{path}") is None
+    assert open_sql_reader(f"sqlite:///{path}") == sql_reader.Fallback("unknown_schema", "ffffffffffff",
+                                                                       f"sqlite:///{path}")
 
 
 def test_a_second_workspace_falls_back(store: Store, tmp_path: Path):
     path = _copy(store.server.backend, tmp_path)
     _alter(path, f"UPDATE experiments SET workspace = 'team-b' WHERE name = '{store.name('nlp')}'")
-    assert open_sql_reader(f"sqlite:///{path}") is None
+    assert open_sql_reader(f"sqlite:///{path}") == sql_reader.Fallback(
+        "workspaces", sql_reader.VERIFIED_REVISIONS[-1], f"sqlite:///{path}")
 
 
 def test_missing_file_is_an_input_error(tmp_path: Path):
@@ -307,14 +312,16 @@ def test_missing_file_is_an_input_error(tmp_path: Path):
     assert problem.file == str(missing) and problem.message == f"no MLflow store at {missing}"
 
 
-def test_not_a_store_is_an_input_error_and_an_empty_database_falls_back(tmp_path: Path):
+def test_not_a_store_and_an_empty_database_are_input_errors(tmp_path: Path):
     text = tmp_path / "notes.db"
     text.write_text("not sqlite at all, just some text that is long enough to have a header" * 10)
     with pytest.raises(InputError):
         open_sql_reader(f"sqlite:///{text}")
     empty = tmp_path / "empty.db"
     empty.touch()
-    assert open_sql_reader(f"sqlite:///{empty}") is None  # the client makes it an empty store
+    with pytest.raises(InputError, match="no MLflow tables in this database"):  # the client would make 65 tables
+        open_sql_reader(f"sqlite:///{empty}")
+    assert empty.stat().st_size == 0
     other = tmp_path / "other.db"
     _alter(other, "CREATE TABLE notes (body TEXT)")
     with pytest.raises(InputError, match="not an MLflow store"):
@@ -369,12 +376,18 @@ def test_prefetch_child_failure_is_the_parents_error(tmp_path: Path):
 def test_prefetch_switch(monkeypatch: pytest.MonkeyPatch):
     from ci_carbon.sources.mlflow import prefetch
 
+    sqlite, postgres, mysql = "sqlite:///x.db", "postgresql://u@db/mlflow", "mysql+pymysql://u@db/mlflow"
     monkeypatch.setenv("CI_CARBON_PREFETCH", "0")
-    assert not prefetch.worth_it(10**6)
+    assert not prefetch.worth_it(10**6, sqlite)
     monkeypatch.setenv("CI_CARBON_PREFETCH", "1")
-    assert prefetch.worth_it(1)
+    assert prefetch.worth_it(1, sqlite) and prefetch.worth_it(1, postgres)
     monkeypatch.delenv("CI_CARBON_PREFETCH")
-    assert not prefetch.worth_it(prefetch.MIN_RUNS - 1)
+    assert not prefetch.worth_it(prefetch.MIN_RUNS - 1, sqlite)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert prefetch.worth_it(prefetch.MIN_RUNS, sqlite)
+    assert not prefetch.worth_it(10**6, postgres) and not prefetch.worth_it(10**6, mysql)  # measured slower there
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert not prefetch.worth_it(10**6, sqlite)  # no second core for the child
 
 
 def test_prefetch_frames_cut_short_end_the_read_and_the_exit_code_decides():
