@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from ci_carbon import __version__
 from ci_carbon.core.equivalents import Equivalent
-from ci_carbon.core.model import EMPTY, Estimate, Factor, Skipped
+from ci_carbon.core.model import EMPTY, Estimate, Factor, Notice, Skipped
 from ci_carbon.core.review import Budget, Comparison
 from ci_carbon.core.rows import Rows
 from ci_carbon.core.totals import Totals
@@ -38,6 +38,7 @@ class SourceInfo(NamedTuple):
     where: str  # the file or tracking URI
     reader: str = ""  # mlflow: sql | client
     read: int = 0  # runs or jobs read
+    notes: tuple[Notice, ...] = ()  # about the source as a whole (words: templates/notices.j2, source_note)
 
 
 class Report(NamedTuple):

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
 from ci_carbon.advice.names import Sample
-from ci_carbon.core.report import Recommendation, Report
+from ci_carbon.core.report import Recommendation, Report, SourceInfo
 from ci_carbon.core.review import Budget, Comparison
 from ci_carbon.core.rows import Row, r6
 from ci_carbon.core.totals import ESTIMATE_KEYS, Totals
@@ -200,6 +200,13 @@ def card(payload: Payload) -> dict[str, Any]:
     }
 
 
+def source_view(info: SourceInfo | None) -> dict[str, Any] | None:
+    if info is None:
+        return None
+    return {"kind": info.kind, "where": info.where, "reader": info.reader, "read": info.read,
+            "notes": [{"code": n.code, "params": dict(n.params)} for n in info.notes]}
+
+
 def build(report: Report, sentences: bool = True) -> Payload:
     """The JSON report; ``sentences`` adds each job's notices as sentences (``warnings``), which only JSON and CSV
     readers need (the Markdown says them from the notices themselves)."""
@@ -214,7 +221,7 @@ def build(report: Report, sentences: bool = True) -> Payload:
              "source": f.source, "year": f.year}
             for f in report.factors
         ],
-        "source": report.source._asdict() if report.source else None,
+        "source": source_view(report.source),
         "skipped": [{"name": s.name, "id": s.id, "code": s.code, "detail": s.detail, "reason": skipped_text(s)}
                     for s in report.skipped],
         "equivalents": [

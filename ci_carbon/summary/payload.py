@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ci_carbon.core.totals import Totals
-from ci_carbon.render.payload import advice_text, factor_name
+from ci_carbon.render.payload import advice_text, factor_name, source_view
 from ci_carbon.summary.model import PeriodChange, Run, Summary
 from ci_carbon.summary.period import iso_ms, month_of
 
@@ -78,7 +78,7 @@ def build(summary: Summary) -> dict[str, Any]:
         "guessed": totals(s.guessed),
         "skipped": [{"code": code, "runs": n, "examples": list(s.skipped.examples.get(code, ()))}
                     for code, n in s.skipped.counts.items()],
-        "sources": [src._asdict() for src in s.sources],
+        "sources": [source_view(src) for src in s.sources],
         "factors": [
             {"name": factor_name(f), "kind": f.kind, "subject": f.subject, "value": f.value, "unit": f.unit,
              "source": f.source, "year": f.year}

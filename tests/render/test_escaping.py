@@ -68,3 +68,25 @@ def test_csv_neutralises_spreadsheet_formulas(manifest):
         """)
     rows = list(csv.DictReader(io.StringIO(run_cli("report", "--manifest", str(path), "--format", "csv").out)))
     assert rows[0]["name"] == "'=HYPERLINK(\"http://x\")"
+
+
+def test_a_note_about_the_source_is_shown_under_the_headline():
+    from ci_carbon.assemble import report_of
+    from ci_carbon.core.model import Notice
+    from ci_carbon.core.report import SourceInfo
+    from ci_carbon.render.formats import render
+    from ci_carbon.sources import manifest as manifest_source
+    from tests.conftest import EXAMPLE
+
+    specs, _ = manifest_source.read(str(EXAMPLE))
+    note = Notice("unknown_schema", {"revision": "<b>ab12</b>"})
+    report = report_of(specs, SourceInfo("mlflow", "sqlite:///x.db", "client", 7, (note,)))
+    text = render(report, "markdown")
+    first, blank, said = text.split("\n")[:3]
+    assert first.startswith("### 🌱 Training carbon footprint") and blank == ""
+    assert said == ("Read through the MLflow client, more slowly: the store's schema revision &lt;b&gt;ab12&lt;/b&gt; "
+                    "is not one that ci-carbon's direct SQL reader has checked (MLflow's up to 3.17).")
+    import json
+
+    assert json.loads(render(report, "json"))["source"]["notes"] == [
+        {"code": "unknown_schema", "params": {"revision": "<b>ab12</b>"}}]

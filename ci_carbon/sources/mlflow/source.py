@@ -33,4 +33,4 @@ class MlflowSource:
         return iter(self.stream)
 
     def info(self) -> SourceInfo:
-        return SourceInfo(self.kind, self.where, self.stream.kind, self.stream.survey.runs)
+        return SourceInfo(self.kind, self.where, self.stream.kind, self.stream.survey.runs, tuple(self.stream.notes))
