@@ -195,7 +195,8 @@ def test_empty_quarter_says_so(store, tmp_path):
     assert f"(UTC) · MLflow store `{store.server.uri}`" in text
     data = summary_json(store, "--quarter", "2024-Q1")
     assert data["totals"]["jobs"] == 0 and data["previous"] is None and data["recommendations"] == []
-    assert data["sources"] == [{"kind": "mlflow", "where": store.server.uri, "reader": "client", "read": 0, "notes": []}]
+    source = {"kind": "mlflow", "where": store.server.uri, "reader": "client", "read": 0, "notes": []}
+    assert data["sources"] == [source]
     assert [m["totals"]["jobs"] for m in data["months"]] == [0, 0, 0]
 
 
