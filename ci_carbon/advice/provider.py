@@ -26,9 +26,9 @@ class Provider:
             return
         for est in estimates:
             job = est.job
-            if job.provider not in ON_PREMISES or job.pue <= self.best.pue or job.spec.pue is not None:
+            if job.provider not in ON_PREMISES or job.pue <= self.best.pue or job.spec.pue is not None:  # type: ignore[operator]
                 continue
-            self.saving += est.emissions_kg * (1 - self.best.pue / job.pue)
+            self.saving += est.emissions_kg * (1 - self.best.pue / job.pue)  # type: ignore[operator]
             self.current += est.emissions_kg
             member = rank(est.emissions_kg, job.spec.name, job.spec.id)
             self.names.add(member, job.spec.name)

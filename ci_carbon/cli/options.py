@@ -50,7 +50,7 @@ def selection_options(command: F) -> F:
         click.option("--config", metavar="FILE", help="ci-carbon.yaml with your tag names and defaults "
                      "(default: ./ci-carbon.yaml if present)."),
     ]
-    return _apply(command, options)
+    return _apply(command, options)  # type: ignore[arg-type]
 
 
 def compare_options(command: F) -> F:
@@ -80,4 +80,4 @@ def compare_options(command: F) -> F:
                      "(within GitHub's 1 MiB)."),
         click.option("--json-output", metavar="FILE", help="Also write the JSON report to FILE."),
     ]
-    return _apply(command, options)
+    return _apply(command, options)  # type: ignore[arg-type]

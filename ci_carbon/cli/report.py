@@ -104,7 +104,7 @@ def _hand_over(result: Report, r: Payload, markdown: str | None, json_output: st
     if summary:
         actions.append_summary(summary, r, markdown if markdown is not None else render_markdown(r), json_path)
     if breaches:
-        click.echo(actions.annotations(result, os.environ.get("GITHUB_ACTIONS") == "true"), err=True, nl=False)
+        click.echo(actions.annotations(result, os.environ.get("GITHUB_ACTIONS") == "true"), err=True, nl=False)  # type: ignore[operator]
 
 
 def _nothing_estimated(result: Report) -> InputError | None:

@@ -66,7 +66,7 @@ def summary(quarter: str | None, mlflow_uri: str | None, config: str | None, man
     if not uri and not manifest:
         raise InputError([InputProblem("ci-carbon", None, "--mlflow-uri", "give --mlflow-uri URI (or set "
                                        "MLFLOW_TRACKING_URI), --manifest FILE, or both")])
-    request = Request(uri, select.build(**selection), config_file.load(config),
+    request = Request(uri, select.build(**selection), config_file.load(config),  # type: ignore[arg-type]
                       parse_groups(group_by or (DEFAULT_GROUPS,)), parse_compare(compare), manifest,
                       int(time.time() * 1000))
     with Spill(keep_runs=any(f == "csv" for f, _ in chosen)) as spill:

@@ -92,7 +92,7 @@ def _deepen(repo: Git, head: str, base: str, ref: str) -> tuple[str | None, int]
     fetched, step = 0, DEEPEN_START
     while step <= DEEPEN_CAP and _shallow(repo):
         try:
-            repo.run("fetch", "--quiet", f"--deepen={step}", remote, *refspec)
+            repo.run("fetch", "--quiet", f"--deepen={step}", remote, *refspec)  # type: ignore[arg-type]
         except GitError:
             break
         fetched += step

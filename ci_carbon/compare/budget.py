@@ -50,7 +50,7 @@ def _limit_kg(limits: Mapping[str, float | None], base_kg: float | None) -> floa
         if percent is not None and base_kg:
             candidates.append(base_kg * (1 + percent / 100))
         if candidates:
-            return min(candidates)
+            return min(candidates)  # type: ignore[type-var]
     return None
 
 

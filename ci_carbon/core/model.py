@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ci_carbon.errors import InputProblem
 
-EMPTY: Mapping = MappingProxyType({})  # the shared, read-only default for mapping fields
+EMPTY: Mapping[str, Any] = MappingProxyType({})  # the shared, read-only default for mapping fields
 
 
 class Origin(NamedTuple):
@@ -46,7 +46,7 @@ class JobSpec(NamedTuple):
     id: str = ""
     status: str = "planned"
     hardware: str | None = None
-    count: int | None = None
+    count: int | None = None  # type: ignore[assignment]  # a field named like tuple.count
     hours: float | None = None
     device_hours: float | None = None
     runs: int = 1
@@ -104,7 +104,7 @@ class Job(NamedTuple):
     hardware: str
     device_id: str | None
     device_kind: str
-    count: int
+    count: int  # type: ignore[assignment]  # a field named like tuple.count
     hours: float
     device_hours: float
     runs: int

@@ -72,7 +72,7 @@ class _Hardware(NamedTuple):
     device_id: str | None
     kind: str
     tdp_w: float
-    count: int
+    count: int  # type: ignore[assignment]  # a field named like tuple.count
     instance: tables.Instance | None
 
 
@@ -359,6 +359,7 @@ def _site(provider: str | None, region: str | None, country: str | None, state: 
     provider_key = implied_provider if provider is None and implied_provider else _provider(part, provider, region)
     if part.problems:
         return part
+    place: _Place | None
     if carbon_intensity is not None:
         part.factors.append(Factor("given_intensity", file, carbon_intensity, "gCO2eq/kWh", file, 0))
         place = _Place(f"{carbon_intensity:g} gCO2eq/kWh", provider_key, region, None, None, carbon_intensity,
@@ -420,6 +421,15 @@ def _shape(hardware: str | None, instance_type: str | None, provider: str | None
                   tuple(job.factors), notices, guessed)
 
 
+def _durations(hours: float | None, device_hours: float | None, count: int) -> tuple[float, float]:
+    """(device-hours, hours per device) from whichever the job gave; the field rules ask for exactly one."""
+    if device_hours is not None:
+        return device_hours, hours if hours is not None else device_hours / count
+    if hours is None:
+        raise ValueError("a job with neither hours nor device_hours passed the field rules")
+    return hours * count, hours
+
+
 def resolve(spec: JobSpec) -> Job:
     """Choose every factor for one job; raise InputError listing every problem found in it."""
     total_energy = spec.reported_energy_kwh is not None  # a tool measured the whole machine: no host on top
@@ -430,14 +440,15 @@ def resolve(spec: JobSpec) -> Job:
     if shape.problems or shape.hardware is None or shape.site is None:
         raise InputError(_located(spec, list(shape.problems)))
     hw, site = shape.hardware, shape.site
-    device_hours = spec.device_hours if spec.device_hours is not None else spec.hours * hw.count
-    hours = spec.hours if spec.hours is not None else spec.device_hours / hw.count
-    if shape.method == "measured":
+    device_hours, hours = _durations(spec.hours, spec.device_hours, hw.count)
+    if shape.method == "measured" and spec.measured_power_w is not None:
         power_w = spec.measured_power_w
-    elif total_energy:
+    elif total_energy and spec.reported_energy_kwh is not None:
         power_w = spec.reported_energy_kwh * 1000.0 / device_hours
+    elif shape.method == "reported" and spec.power_w is not None:
+        power_w = spec.power_w
     else:
-        power_w = spec.power_w if shape.method == "reported" else hw.tdp_w * shape.tdp_share
+        power_w = hw.tdp_w * (shape.tdp_share if shape.tdp_share is not None else 1.0)
     place = site.place
     return Job(
         spec=spec, hardware=hw.label, device_id=hw.device_id, device_kind=hw.kind, count=hw.count, hours=hours,

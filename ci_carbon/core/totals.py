@@ -32,7 +32,7 @@ class Totals(NamedTuple):
     hours: float = 0.0  # wall-clock, over all runs
     runs: int = 0
 
-    def __add__(self, other: object) -> Totals:  # type: ignore[override]
+    def __add__(self, other: object) -> Totals:
         if not isinstance(other, Totals):
             return NotImplemented
         return Totals._make(a + b for a, b in zip(self, other, strict=True))
@@ -45,4 +45,4 @@ class Totals(NamedTuple):
         if not rows:
             return cls()
         columns = list(zip(*rows, strict=True))
-        return cls(len(rows), *(sum(c, 0.0) for c in columns[:-1]), sum(columns[-1]))
+        return cls._make((len(rows), *(sum(c, 0.0) for c in columns[:-1]), sum(columns[-1])))

@@ -103,5 +103,5 @@ def targets(report: Report) -> list[tuple]:
     return out
 
 
-def annotations(report: Report, in_actions: bool) -> str:
+def annotations(report: Report, in_actions: bool) -> str:  # type: ignore[no-redef]
     return render_annotations(report, targets(report), in_actions)

@@ -233,7 +233,7 @@ def _post(target: Target, body: Body, choices: Choices, env: Mapping[str, str]) 
         return
     if isinstance(sender, DryRun):
         _print_dry_run(sender.sent, target, client, choices.behaviour, marker.key)
-        outcome = None
+        outcome = None  # type: ignore[assignment]
     else:
         _report(outcome, target)
     _write_outputs(choices.github_output, outcome)

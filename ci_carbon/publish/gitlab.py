@@ -82,7 +82,7 @@ class GitLab:
         reply = self.http.send("GET", f"{self.target.api}/user")
         return None if reply.data is None else reply.data.get("username")
 
-    def _next(self, reply, page_url: str) -> str | None:  # type: ignore[no-untyped-def]
+    def _next(self, reply, page_url: str) -> str | None:
         """The next page: X-Next-Page (offset pagination), else a Link rel="next" on the API's own host."""
         following = {k.lower(): v for k, v in reply.headers.items()}.get("x-next-page", "")
         if following.strip().isdigit():

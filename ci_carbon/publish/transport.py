@@ -72,7 +72,7 @@ def _retry():
     from urllib3.util import Retry
 
     class BoundedRetry(Retry):
-        def get_retry_after(self, response):  # type: ignore[no-untyped-def]
+        def get_retry_after(self, response):
             seconds = super().get_retry_after(response)
             return None if seconds is None else min(seconds, MAX_WAIT)
 
@@ -80,7 +80,7 @@ def _retry():
                         allowed_methods=None, respect_retry_after_header=True, raise_on_status=False)
 
 
-def _detail(response) -> str:  # type: ignore[no-untyped-def]
+def _detail(response) -> str:
     """The forge's message for an error, on one line: GitHub and GitLab both answer {"message": ...}."""
     try:
         data = response.json()
@@ -133,7 +133,7 @@ class Http:
         self.session.mount("http://", adapter)
         self.sleep, self.clock = sleep, clock
 
-    def _once(self, method: str, url: str, body: dict | None):  # type: ignore[no-untyped-def]
+    def _once(self, method: str, url: str, body: dict | None):
         import requests
 
         try:
@@ -155,7 +155,7 @@ class Http:
             raise ForgeError("rate_limited", response.status_code, "", url)
         return self._reply(response, url)
 
-    def _reply(self, response, url: str) -> Reply:  # type: ignore[no-untyped-def]
+    def _reply(self, response, url: str) -> Reply:
         status = response.status_code
         if 300 <= status < 400:  # never followed: a token header must not travel to another host
             raise ForgeError("refused", status, response.headers.get("location", ""), url)

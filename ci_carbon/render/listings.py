@@ -16,7 +16,7 @@ def hardware_listing(query: str | None, cpus: bool) -> str:
     if cpus:
         rows = [c for c in tables.cpus().values() if _matches(query, c.id, c.name, *c.aliases)]
     else:
-        rows = [d for d in tables.devices().values() if _matches(query, d.id, d.name, *d.aliases)]
+        rows = [d for d in tables.devices().values() if _matches(query, d.id, d.name, *d.aliases)]  # type: ignore[misc]
     families = {f: d for f, (d, _) in tables.device_families().items()}
     return environment().get_template("listings/hardware.txt.j2").render(
         rows=rows, cpus=cpus, query=query, families=families)

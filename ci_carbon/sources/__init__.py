@@ -57,7 +57,7 @@ def choose(values: Mapping[str, str | None], environ: Mapping[str, str] = os.env
 
 def open_source(entry: Entry, value: str, request: Request) -> Source:
     module, _, name = entry.factory.partition(":")
-    return getattr(importlib.import_module(module), name)(value, request)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), name)(value, request)
 
 
 def entry(kind: str) -> Entry:

@@ -56,7 +56,7 @@ def _mlflow(item: Located, out: Problems) -> MlflowConfig:
                     fields[field] = _names(names, f"mlflow.fields.{field}", out)
         elif key in ("team", "project"):
             names = _names(value, f"mlflow.{key}", out)
-            team, project = (names, project) if key == "team" else (team, names)
+            team, project = (names, project) if key == "team" else (team, names)  # type: ignore[assignment]
         elif key == "defaults" and isinstance(value.value, dict):
             defaults = {k: v.value for k, v in check_fields(value.value, "mlflow.defaults", out, False).items()}
         else:
@@ -97,7 +97,7 @@ def _budget(item: Located, out: Problems) -> BudgetConfig:
     for warn, fail in inverted_pairs(values):
         out.add(lines[warn], f"budget.{warn}", f"{values[warn]:g} is above {fail} ({values[fail]:g}); a warning "
                                              "threshold must not be above its failure threshold")
-    return BudgetConfig(**{k: v for k, v in values.items() if v is not None})
+    return BudgetConfig(**{k: v for k, v in values.items() if v is not None})  # type: ignore[arg-type]
 
 
 def load(path: str | None) -> Config:

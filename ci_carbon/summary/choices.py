@@ -59,7 +59,7 @@ def targets(outputs: tuple[str, ...], fmt: str | None) -> list[tuple[str, str | 
             raise InputError([InputProblem(output, None, "--output", "with several outputs, each file's extension "
                                            "says its format: .md, .html, .csv or .json")])
         targets.append((found, output))
-    return targets
+    return targets  # type: ignore[return-value]
 
 
 def _format_of(output: str | None) -> str:

@@ -99,8 +99,8 @@ def previous(period: Period) -> Period:
         return quarter(year - 1, 4) if q == 1 else quarter(year, q - 1)
     whole = _month_index(period.start), _month_index(period.end)
     if None not in whole:
-        span = whole[1] - whole[0]
-        first = whole[0] - span
+        span = whole[1] - whole[0]  # type: ignore[operator]
+        first = whole[0] - span  # type: ignore[operator]
         return window(_utc(first // 12, first % 12 + 1), period.start)
     return window(period.start - (period.end - period.start), period.start)
 

@@ -34,7 +34,7 @@ class Spill:
         """Every run, by start time (planned jobs last), then id."""
         order = "c0 IS NULL, c0, c1"
         for row in self.db.execute(f"SELECT * FROM runs ORDER BY {order}"):
-            yield Run(*row[:-1], tuple(json.loads(row[-1])))
+            yield Run(*row[:-1], tuple(json.loads(row[-1])))  # type: ignore[call-arg]
 
     def __iter__(self) -> Iterator[Run]:
         return self.runs()

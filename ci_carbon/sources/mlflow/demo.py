@@ -147,7 +147,7 @@ def _specs(now_ms: int, seed: int) -> list[RunSpec]:
     specs: list[RunSpec] = [
         # nlp/bert-ranker: hardware in the tag `gpu_type` (nvidia-smi's name), count in the param `num_gpus`, GCP.
         RunSpec(ranker, "bert-ranker-base-v3", "anguyen", at(120), 42,
-                tags=common(ranker, "anguyen", gpu_type=A100_80, **GCP_US),
+                tags=common(ranker, "anguyen", gpu_type=A100_80, **GCP_US),  # type: ignore[arg-type]
                 params={**bert, "num_gpus": "4", "lr": "3e-05", "batch_size": "64"},
                 card="a100-80", gpus=4, kinds=("measured",)),
         RunSpec(ranker, "bert-ranker-large-v1", "anguyen", at(78), 55,
@@ -169,12 +169,12 @@ def _specs(now_ms: int, seed: int) -> list[RunSpec]:
                 kinds=("unmeasured",)),
         # nlp/assistant-pretrain: hardware in the tag `gpu`, count in `gpu_count` or implied by the metric keys, AWS.
         RunSpec(pretrain, "pretrain-1b-multinode", "chen.wei", at(45), 50,
-                tags=common(pretrain, "chen.wei", gpu="H100 SXM", **AWS_US),
+                tags=common(pretrain, "chen.wei", gpu="H100 SXM", **AWS_US),  # type: ignore[arg-type]
                 params={"model": "decoder-1b", "num_nodes": "2", "seq_len": "4096", "lr": "0.0003",
                         "global_batch_size": "512"},
                 card="h100", gpus=4, nodes=("node_0", "node_1"), kinds=("measured", "multi_node", "implied_count")),
         RunSpec(pretrain, "pretrain-1b-p4d", "chen.wei", at(95), 11 * 60,
-                tags=common(pretrain, "chen.wei", **AWS_US),
+                tags=common(pretrain, "chen.wei", **AWS_US),  # type: ignore[arg-type]
                 params={"model": "decoder-1b", "instance_type": "p4d.24xlarge", "seq_len": "2048", "lr": "0.0003"},
                 kinds=("unmeasured", "instance_type")),
         RunSpec(pretrain, "pretrain-1b-lr-probe", "dpatel", at(30), 2.6 * 60, status="KILLED",
@@ -187,7 +187,7 @@ def _specs(now_ms: int, seed: int) -> list[RunSpec]:
                 card="h100", gpus=8, kinds=("measured", "running")),
         # vision/detector: hardware in the param `accelerator`, Azure; one on-premise run in Germany.
         RunSpec(detector, "yolo-t4-baseline", "emartin", at(130), 35,
-                tags=common(detector, "emartin", **AZURE_EU),
+                tags=common(detector, "emartin", **AZURE_EU),  # type: ignore[arg-type]
                 params={"accelerator": "Tesla T4", "gpu_count": "1", "model": "yolov8s", "epochs": "30",
                         "imgsz": "640"},
                 card="t4", gpus=1, kinds=("measured",)),
@@ -216,7 +216,7 @@ def _specs(now_ms: int, seed: int) -> list[RunSpec]:
     parent_start = at(35)
     trials = [(lr, bs) for lr in ("0.0001", "0.0003", "0.001") for bs in ("32", "64", "128", "256")]
     trials.append(trials[5])
-    sweep_tags = common(sweep, "gsato", **{"ci_carbon.hardware": "NVIDIA L4"}, **GCP_EU)
+    sweep_tags = common(sweep, "gsato", **{"ci_carbon.hardware": "NVIDIA L4"}, **GCP_EU)  # type: ignore[arg-type]
     children: list[RunSpec] = []
     start = parent_start + 4_000
     for i, (lr, bs) in enumerate(trials):
@@ -242,7 +242,7 @@ def _specs(now_ms: int, seed: int) -> list[RunSpec]:
     energy_kwh = hours * (gpu_w + host_w) / 1000
     specs += [
         RunSpec(dlrm, "dlrm-codecarbon", "hpark", at(100), hours * 60,
-                tags=common(dlrm, "hpark", gpu_type=A100_80, codecarbon="2.8.3", **AWS_US),
+                tags=common(dlrm, "hpark", gpu_type=A100_80, codecarbon="2.8.3", **AWS_US),  # type: ignore[arg-type]
                 params={"num_gpus": "1", "embedding_dim": "128", "batch_size": "65536", "lr": "0.01"},
                 metrics={"energy_consumed": round(energy_kwh, 6), "emissions": round(energy_kwh * kg_per_kwh, 6),
                          "emissions_rate": round(energy_kwh * kg_per_kwh / (hours * 3600), 9),
@@ -264,7 +264,7 @@ def _specs(now_ms: int, seed: int) -> list[RunSpec]:
                 kinds=("unmeasured", "bare", "no_location")),
         # speech/whisper-ft: hardware in `ci_carbon.hardware` (or `accelerator`); one run with no location at all.
         RunSpec(whisper, "whisper-small-ft", "jlopez", at(85), 38,
-                tags=common(whisper, "jlopez", **{"ci_carbon.hardware": "NVIDIA L4"}, **GCP_EU),
+                tags=common(whisper, "jlopez", **{"ci_carbon.hardware": "NVIDIA L4"}, **GCP_EU),  # type: ignore[arg-type]
                 params={"model": "openai/whisper-small", "epochs": "3", "lr": "1e-05", "batch_size": "16"},
                 card="l4", gpus=2, kinds=("measured", "implied_count")),
         RunSpec(whisper, "whisper-medium-ft", "jlopez", at(25), 6 * 60,

@@ -134,7 +134,7 @@ def _convert(reader: RunReader, records: list[RunRecord], parents: set[str] | fr
         parent = record.tags.get(PARENT_TAG)
         result = to_spec(record, config, measured, now_ms, last_point, sweeps.get(record.run_id, ""), uri,
                          keys[record.run_id], inherited.get(parent) if parent else None)
-        (skipped if isinstance(result, Skipped) else specs).append(result)
+        (skipped if isinstance(result, Skipped) else specs).append(result)  # type: ignore[arg-type]
     return specs, skipped
 
 

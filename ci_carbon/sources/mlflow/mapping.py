@@ -51,7 +51,7 @@ class _Naming(NamedTuple):
     already typed and defaulted (a store's runs say a few hundred distinct things, not 100,000)."""
 
     config: MlflowConfig
-    index: dict[str, tuple[tuple[str, int], ...]]
+    index: dict[str, tuple[tuple[str, int], ...]]  # type: ignore[assignment]  # a field named like tuple.index
     fields: dict[tuple[tuple, tuple], tuple[dict[str, object], tuple[Notice, ...], tuple[str, ...]]]
 
 
@@ -219,9 +219,9 @@ def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, 
             notices.append(Notice("power_gap", {"minutes": round(measured.gap_seconds / 60, 1)}))
         if measured.dropped:
             notices.append(Notice("power_points_dropped", {"count": measured.dropped}))
-    energy, energy_notices = (None, [])
+    energy, energy_notices = (None, [])  # type: ignore[var-annotated]
     if measured is None:
-        energy, energy_notices = reported_energy(record, int(fields.get("count") or 1), hours)
+        energy, energy_notices = reported_energy(record, int(fields.get("count") or 1), hours)  # type: ignore[call-overload]
     if record.lifecycle_stage == DELETED:
         notices.append(Notice("deleted_run"))
     tags = _tags(record, config, inherited)
@@ -232,7 +232,7 @@ def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, 
         gpu_utilization=measured.utilization if measured else None, experiment=record.experiment_name,
         sweep=sweep, param_key=param_key(record) if params is None else params, started=record.start_time,
         assumed=assumed,
-        notices=tuple(notices + energy_notices), tags=tags, **fields,
+        notices=tuple(notices + energy_notices), tags=tags, **fields,  # type: ignore[arg-type]
     )
 
 

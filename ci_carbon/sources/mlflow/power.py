@@ -67,14 +67,14 @@ def integrate(points: Sequence[MetricPoint], start_ms: int, end_ms: int) -> Inte
         span = max(point.timestamp - previous, 0)
         if interval and span > GAP_FACTOR * interval:
             gaps.append((previous, point.timestamp - int(interval)))
-            span = interval
+            span = interval  # type: ignore[assignment]
         total += point.value * span
         covered += span
         previous = point.timestamp
     tail = max(end_ms - previous, 0)
     if interval and tail > GAP_FACTOR * interval:
         gaps.append((previous + int(interval), end_ms))
-        tail = interval
+        tail = interval  # type: ignore[assignment]
     total += clean[-1].value * tail
     covered += tail
     return Integral(total / 1000.0, covered / 1000.0, tuple(gaps), dropped)

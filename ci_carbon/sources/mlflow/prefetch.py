@@ -52,16 +52,16 @@ def records(uri: str, selection: Selection) -> Iterator[RunRecord]:
         child = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  stderr=errors)
         try:
-            child.stdin.write(json.dumps({"uri": uri, "selection": selection._asdict()}).encode())
-            child.stdin.close()
-            while (page := _page(child.stdout)) is not None:
+            child.stdin.write(json.dumps({"uri": uri, "selection": selection._asdict()}).encode())  # type: ignore[union-attr]
+            child.stdin.close()  # type: ignore[union-attr]
+            while (page := _page(child.stdout)) is not None:  # type: ignore[arg-type]
                 yield from map(RunRecord._make, page)
             code = child.wait()
         finally:
             if child.poll() is None:  # the consumer stopped early, or failed: the child goes too
                 child.kill()
                 child.wait()
-            child.stdout.close()
+            child.stdout.close()  # type: ignore[union-attr]
         if code != 0:
             errors.seek(0)
             _fail(code, errors.read().decode(errors="replace"), uri)
@@ -93,7 +93,7 @@ def _serve(request: dict, out: IO[bytes]) -> None:
     from ci_carbon.sources.mlflow.sql_reader import SqlReader, open_sql_reader
 
     raw = request["selection"]
-    selection = Selection(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+    selection = Selection(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})  # type: ignore[arg-type]
     reader = open_sql_reader(request["uri"])
     if not isinstance(reader, SqlReader):
         raise SourceUnreachable("the store can no longer be read directly")
