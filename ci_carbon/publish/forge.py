@@ -8,6 +8,11 @@ exactly it imitates ours; the command reports how many such comments it ignored.
 Order of reports: the marker carries the report time; when one of our comments for the key already holds a newer
 report, nothing is written (a re-run of an old commit must not overwrite the report of a newer one). An equal time
 is the same event re-run and may update.
+
+Races and lost answers: after creating, the comments are listed again and our duplicates for the key deleted, the
+newest report kept (:func:`_settle`), so two runs racing on one pull request end with one comment. A create is never
+retried blindly: after a failed answer the comments are listed first (:func:`_create`), since a 502 may arrive after
+the forge wrote the comment. Two runs that both *edit* our comment at once cannot duplicate it; the last edit wins.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from typing import Protocol
 
 from ci_carbon.publish import markers
 from ci_carbon.publish.markers import Marker
+from ci_carbon.publish.transport import ForgeError
 
+CREATE_TRIES = 4  # as transport.RETRIES: the first try and three more, each after looking for the first's comment
 BEHAVIOURS = ("update", "new", "delete-and-new")
 
 
@@ -88,8 +95,48 @@ def partition(comments: Sequence[Comment], key: str, identity: str | None
 
 
 def _latest(ours: Sequence[tuple[Comment, Marker]]) -> tuple[Comment, Marker]:
-    """The comment holding the newest report (the highest id among equal times: the last one written)."""
+    """The comment holding the newest report (the highest id among equal times: the last one written).
+
+    Every run orders by the same two values, both read from the forge, so two racing runs agree on which survives.
+    """
     return max(ours, key=lambda pair: (pair[1].time, pair[0].id or 0))
+
+
+def _create(forge: Forge, text: str, key: str, identity: str | None) -> Comment:
+    """Create the comment; after a failure that may have come after the forge wrote it (a 502 from a proxy, a
+    dropped connection), look again before creating a second one: a comment of ours with exactly this text is it."""
+    for attempt in range(CREATE_TRIES):
+        try:
+            return forge.create(text)
+        except ForgeError as err:
+            if err.reason != "unreachable" or attempt == CREATE_TRIES - 1:
+                raise
+        ours, _ = partition(forge.comments(), key, identity)
+        written = [c for c, _ in ours if markers.same_body(c.body, text)]
+        if written:
+            return max(written, key=lambda c: c.id or 0)
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _settle(forge: Forge, created: Comment, marker: Marker, identity: str | None) -> Comment:
+    """After creating: list again and delete every other comment of ours for the key, keeping the newest report.
+
+    Two runs that both listed before either wrote (two pushes a second apart) each create one; each then sees both
+    (the later one at least) and deletes the same one, so exactly one stays. A comment the other run deleted first
+    is already gone (404): that is the outcome wanted, not an error.
+    """
+    ours, _ = partition(forge.comments(), marker.key, identity)
+    if not ours:
+        return created
+    keep, _ = _latest(ours)
+    for comment, _ in ours:
+        if comment.id != keep.id:
+            try:
+                forge.delete(comment)
+            except ForgeError as err:
+                if err.reason != "not_found":
+                    raise
+    return keep
 
 
 def upsert(forge: Forge, body: str, marker: Marker, behaviour: str) -> Outcome:
@@ -110,7 +157,16 @@ def upsert(forge: Forge, body: str, marker: Marker, behaviour: str) -> Outcome:
         for comment, _ in ours:
             forge.delete(comment)
             deleted += 1
-    return Outcome("created", forge.create(text), identity, deleted=deleted, ignored=ignored)
+    created = _create(forge, text, marker.key, identity)
+    if behaviour == "new" or identity is None:  # "new" keeps every copy; without an identity nothing is ours
+        return Outcome("created", created, identity, deleted=deleted, ignored=ignored)
+    kept = _settle(forge, created, marker, identity)
+    if kept.id == created.id:
+        return Outcome("created", created, identity, deleted=deleted, ignored=ignored)
+    newer = markers.parse(kept.body)
+    if newer is not None and newer.time > marker.time:  # a racing run posted a newer report: ours went
+        return Outcome("older", kept, identity, deleted=deleted, ignored=ignored, newer=newer.time)
+    return Outcome("unchanged", kept, identity, deleted=deleted, ignored=ignored)
 
 
 @dataclass(frozen=True)

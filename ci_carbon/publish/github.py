@@ -21,7 +21,7 @@ from datetime import datetime
 from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.publish import markers, words
 from ci_carbon.publish.forge import Comment, Target
-from ci_carbon.publish.transport import DryRun, ForgeError, Http, same_origin
+from ci_carbon.publish.transport import DryRun, ForgeError, Http, next_page
 
 LIMIT = 65_536  # characters in a comment body (GitHub answers 422 beyond)
 ACTIONS_LOGIN = "github-actions[bot]"
@@ -128,7 +128,7 @@ class GitHub:
                 break
             reply = self.http.send("GET", url)
             found.extend(_comment(item) for item in reply.data or [])
-            url = reply.next_url if reply.next_url and same_origin(reply.next_url, self.target.api) else None
+            url = next_page(reply, self.target.api)
         return found
 
     def create(self, body: str) -> Comment:

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.publish import markers, words
 from ci_carbon.publish.forge import Comment, Target
-from ci_carbon.publish.transport import DryRun, Http, same_origin
+from ci_carbon.publish.transport import DryRun, Http, next_page
 
 LIMIT = 1_000_000  # characters in a note
 MAX_PAGES = 1000
@@ -83,13 +83,11 @@ class GitLab:
         return None if reply.data is None else reply.data.get("username")
 
     def _next(self, reply, page_url: str) -> str | None:
-        """The next page: X-Next-Page (offset pagination), else a Link rel="next" on the API's own host."""
+        """The next page: X-Next-Page (offset pagination), else a Link rel="next" (refused on another host)."""
         following = {k.lower(): v for k, v in reply.headers.items()}.get("x-next-page", "")
         if following.strip().isdigit():
             return f"{page_url}&{urlencode({'page': following.strip()})}"
-        if reply.next_url and same_origin(reply.next_url, self.target.api):
-            return reply.next_url
-        return None
+        return next_page(reply, self.target.api)
 
     def comments(self) -> list[Comment]:
         first = f"{self.notes}?{urlencode({'per_page': 100, 'sort': 'asc', 'order_by': 'created_at'})}"

@@ -47,12 +47,20 @@ def parse_time(text: str) -> datetime:
 
 
 def parse(body: str) -> Marker | None:
-    """The marker of a comment, or None: only an exact marker on the first line counts."""
+    """The marker of a comment, or None: only an exact marker on the first line counts.
+
+    Anyone who can comment can plant a marker, so one whose time is not a real time (``2026-99-99T00:00:00Z``) is
+    no marker at all: ignored like any other text, never an error.
+    """
     first = body.split("\n", 1)[0].rstrip("\r")
     match = _MARKER.fullmatch(first)
     if match is None:
         return None
-    return Marker(unquote(match["key"]), parse_time(match["time"]))
+    try:
+        when = parse_time(match["time"])
+    except ValueError:
+        return None
+    return Marker(unquote(match["key"]), when)
 
 
 def neutralise(body: str) -> str:

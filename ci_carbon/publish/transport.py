@@ -1,7 +1,9 @@
 """HTTP for the forges: one requests Session with bounded retries, and a dry-run stand-in that sends nothing.
 
 Retries are where CI runs fail most often for no fault of theirs: 500/502/503/504 and 429 are retried with
-exponential back-off (honouring ``Retry-After``), on every method, since a comment is worth a rare duplicate. A
+exponential back-off (honouring ``Retry-After``) on every method but POST: a 502 can come after the forge created
+the comment, so a failed create is retried by the upsert only after listing the comments again (forge.py); a 429
+on a POST wrote nothing and is retried here. A
 primary rate limit (403 or 429 with ``x-ratelimit-remaining: 0``) or a secondary one (403 with ``Retry-After``) is
 waited out until ``x-ratelimit-reset``, but never longer than ``MAX_WAIT`` seconds: a CI job should fail clearly
 rather than hang for an hour. Every status that remains an error becomes a :class:`ForgeError` with a reason the
@@ -26,11 +28,13 @@ BACKOFF = 0.5  # seconds; urllib3 waits 0, 1, 2 s between the tries
 RATE_LIMIT_TRIES = 3
 TIMEOUT = (10, 60)  # connect, read (seconds)
 USER_AGENT = f"ci-carbon/{__version__}"
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})  # retried here; a POST is retried by the upsert
 
 
 class ForgeError(Exception):
-    """A request that failed for good: ``reason`` is rejected, not_found, read_only, refused, unreachable or
-    rate_limited; ``detail`` is the forge's own message (one line) or the network error."""
+    """A request that failed for good: ``reason`` is rejected, not_found, read_only, refused, off_origin (a next
+    page on another host), unreachable or rate_limited; ``detail`` is the forge's own message (one line) or the
+    network error."""
 
     def __init__(self, reason: str, status: int | None = None, detail: str = "", url: str = ""):
         self.reason, self.status, self.detail, self.url = reason, status, detail, url
@@ -76,8 +80,13 @@ def _retry():
             seconds = super().get_retry_after(response)
             return None if seconds is None else min(seconds, MAX_WAIT)
 
+        def is_retry(self, method, status_code, has_retry_after=False):  # type: ignore[no-untyped-def]
+            if method.upper() == "POST":  # a 429 wrote nothing; a 5xx may come after the comment was created
+                return status_code == 429 and self.total is not None and self.total > 0
+            return super().is_retry(method, status_code, has_retry_after)
+
     return BoundedRetry(total=RETRIES, backoff_factor=BACKOFF, status_forcelist=(429, 500, 502, 503, 504),
-                        allowed_methods=None, respect_retry_after_header=True, raise_on_status=False)
+                        allowed_methods=IDEMPOTENT, respect_retry_after_header=True, raise_on_status=False)
 
 
 def _detail(response) -> str:
@@ -167,6 +176,17 @@ class Http:
         except ValueError:  # a proxy's HTML page, say: not the API
             raise ForgeError("refused", status, " ".join(response.text.split())[:300], url) from None
         return Reply(status, data, dict(response.headers), response.links.get("next", {}).get("url"))
+
+
+def next_page(reply: Reply, base: str) -> str | None:
+    """The next page's URL from ``Link: rel="next"``, only on the API's own origin: a next page anywhere else is
+    refused (ForgeError "off_origin", exit 2) before any request goes there, so the token never travels."""
+    if not reply.next_url:
+        return None
+    if not same_origin(reply.next_url, base):
+        host = urlsplit(reply.next_url).netloc.rpartition("@")[2]  # never a user:password@ part
+        raise ForgeError("off_origin", None, host or "no host", reply.next_url)
+    return reply.next_url
 
 
 def same_origin(url: str, base: str) -> bool:

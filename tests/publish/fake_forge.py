@@ -11,6 +11,7 @@ order (429, 502, rate limits). Every request is recorded: method, path, query, t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -40,6 +41,7 @@ class Answer:
     status: int
     data: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    perform: bool = False  # do what the request asks first, then answer this (a 502 after the comment was made)
 
 
 class Fake:
@@ -52,6 +54,22 @@ class Fake:
         self.comments: list[dict] = []
         self.next_id = 1000
         self.lock = threading.Lock()
+        self.latency = 0.0  # seconds each answer takes, as a distant API's do (outside the lock: answers overlap)
+        self.gate: threading.Barrier | None = None  # the first listings wait here for each other: a sure race
+
+    def delay(self, method: str, path: str) -> None:
+        """Wait as a slow API would; the first listings of comments wait until as many have come as the gate has
+        parties, so two racing runs both list before either writes."""
+        import time
+
+        time.sleep(self.latency)
+        gate = self.gate
+        if gate is not None and method == "GET" and path.endswith(("/comments", "/notes")):
+            with contextlib.suppress(threading.BrokenBarrierError):
+                gate.wait()
+            with self.lock:
+                if self.gate is gate and gate.n_waiting == 0:
+                    self.gate = None
 
     def writes(self) -> list[Recorded]:
         return [r for r in self.requests if r.method != "GET"]
@@ -61,7 +79,10 @@ class Fake:
             self.requests.append(Recorded(method, path, query, {k: v for k, v in headers.items() if k in HEADERS},
                                           body))
             if self.script.get(method):
-                return self.script[method].pop(0)
+                canned = self.script[method].pop(0)
+                if canned.perform:
+                    self.route(method, path, query, headers, body)
+                return canned
             return self.route(method, path, query, headers, body)
 
     def route(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any) -> Answer:
@@ -245,6 +266,7 @@ def _handler(fake: Fake) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else None
             headers = {k.lower(): v for k, v in self.headers.items()}
+            fake.delay(self.command, parts.path)
             answer = fake.answer(self.command, parts.path, dict(parse_qsl(parts.query)), headers, body)
             payload = b"" if answer.data is None else json.dumps(answer.data).encode()
             self.send_response(answer.status)

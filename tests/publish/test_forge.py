@@ -39,6 +39,7 @@ class Memory:
 
     def delete(self, comment: Comment) -> None:
         self.writes.append(("delete", comment.id))
+        self.stored = [c for c in self.stored if c.id != comment.id]
 
     def edit_url(self) -> str:
         return "x/{id}"
@@ -76,4 +77,4 @@ def test_a_newer_forged_report_blocks_nothing():
 def test_delete_and_new_deletes_every_copy_of_ours():
     forge = Memory("bot", [mine(1, T0), mine(2, T0), mine(3, T0, author="alice")])
     outcome = upsert(forge, "new", Marker("k", T1), "delete-and-new")
-    assert forge.writes == [("delete", 1), ("delete", 2), ("create", 103)] and outcome.deleted == 2
+    assert forge.writes == [("delete", 1), ("delete", 2), ("create", 101)] and outcome.deleted == 2

@@ -21,8 +21,8 @@ def lines(fake: FakeGitLab) -> list[str]:
 def test_creates_then_updates_the_same_note(gitlab: FakeGitLab, example_body: Path, tmp_path: Path):
     result = run_comment("--body-file", str(example_body), env=gitlab_env(gitlab))
     assert result.code == 0, result.err
-    assert lines(gitlab) == ["GET /api/v4/user", LIST, f"POST {NOTES}"]
-    post = gitlab.requests[-1]
+    assert lines(gitlab) == ["GET /api/v4/user", LIST, f"POST {NOTES}", LIST]
+    post = gitlab.requests[-2]
     assert post.body == {"body": f"{MARKER}\n{example_body.read_text(encoding='utf-8')}"}
     assert post.headers["private-token"] == "glpat-good" and "authorization" not in post.headers
     note = gitlab.comments[0]["id"]

@@ -36,8 +36,9 @@ def test_5xx_after_every_retry_is_exit_3(github: FakeGitHub, example_body: Path)
     assert len(github.requests) == 4 and github.comments == []
 
 
-def test_a_next_link_to_another_host_is_not_followed(github: FakeGitHub, example_body: Path):
+def test_a_next_link_to_another_host_is_refused(github: FakeGitHub, example_body: Path):
     github.script["GET"] = [Answer(200, [], {"Link": '<https://evil.example/steal?page=2>; rel="next"'})]
     result = run_comment("--body-file", str(example_body), "--author", "octocat", env=github_env(github))
-    assert result.code == 0, result.err
-    assert [r.method for r in github.requests] == ["GET", "POST"]
+    assert result.code == 2 and result.err.count("\n") == 1, result.err
+    assert "(evil.example): not followed, and the token was not sent there" in result.err
+    assert [r.method for r in github.requests] == ["GET"]
