@@ -35,11 +35,17 @@ import click
               help="Append the notice here when no comment is posted (default: $GITHUB_STEP_SUMMARY).")
 @click.option("--github-output", metavar="FILE", help="Append comment_id, comment_url and comment_action "
               "(created, updated, unchanged, older, skipped) to FILE, e.g. $GITHUB_OUTPUT.")
+@click.option("--head-sha", metavar="SHA", help="Find the pull request through the API as the one whose head is "
+              "this commit (in a workflow_run job: ${{ github.event.workflow_run.head_sha }}), never from an "
+              "artifact; refused (exit 2) when none, several, or another than --pr or the event's.")
+@click.option("--head-branch", metavar="BRANCH", help="With --head-sha: the pull request's head branch "
+              "(${{ github.event.workflow_run.head_branch }}); refused (exit 2) when the two disagree.")
 def comment(report_file: str | None, body_file: str | None, forge: str, pr: int | None, token_env: str | None,
             key: str | None, behaviour: str, dry_run: bool, author: str | None, report_time: str | None,
-            summary_file: str | None, github_output: str | None) -> None:
+            summary_file: str | None, github_output: str | None, head_sha: str | None,
+            head_branch: str | None) -> None:
     """Post or update the pull-request comment (GitHub) or merge-request note (GitLab) with the report."""
-    from ci_carbon.publish.comment import post
+    from ci_carbon.publish.comment import head_options, post
 
     post(report_file, body_file, forge, pr, token_env, key, behaviour, dry_run, author, report_time, summary_file,
-         github_output)
+         github_output, head_options(head_sha, head_branch))

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import NamedTuple
 
@@ -239,20 +240,68 @@ def _post(target: Target, body: Body, choices: Choices, env: Mapping[str, str]) 
     _write_outputs(choices.github_output, outcome)
 
 
+@dataclass(frozen=True)
+class HeadOptions:
+    """--head-sha and --head-branch: find the pull request through the API instead of trusting a number."""
+
+    sha: str | None = None
+    branch: str | None = None
+
+
+_SHA = re.compile(r"[0-9a-fA-F]{7,64}")
+
+
+def head_options(sha: str | None, branch: str | None) -> HeadOptions:
+    """--head-sha and --head-branch checked: a SHA of hexadecimal digits (it goes into a URL path); a branch only
+    beside a SHA (a branch name alone can be pushed by anyone with a fork)."""
+    from ci_carbon.publish import words
+
+    if sha is not None and not _SHA.fullmatch(sha):
+        raise InputError([InputProblem("--head-sha", None, None, words.line("bad_sha", sha))])
+    if branch is not None and sha is None:
+        raise InputError([InputProblem("--head-branch", None, None, "needs --head-sha SHA beside it")])
+    if branch is not None and not branch.strip():
+        raise InputError([InputProblem("--head-branch", None, None, "is empty: give the pull request's head branch")])
+    return HeadOptions(sha.lower() if sha else None, branch)
+
+
+def _by_head(target: Target, head: HeadOptions, dry_run: bool, env: Mapping[str, str]) -> Target:
+    """The target with the pull request the forge names for the head commit (see forge.resolve); exit 2 when
+    none can be trusted. A number from --pr or the event must agree. A dry run looks nothing up."""
+    from ci_carbon.publish import words
+    from ci_carbon.publish.forge import resolve
+
+    if head.sha is None or dry_run:
+        return target
+    client = _client(target, _sender(target, dry_run), None, env)
+    try:
+        heads = client.heads(head.sha)
+    except ForgeError as err:
+        _raise_for(err, target)
+        raise
+    found = resolve(heads, head.sha, head.branch, target.number)
+    if isinstance(found, str):
+        project = target.label or target.project
+        raise InputError([InputProblem("--head-sha", None, None, words.line(
+            "head_refused", found, target.forge, head.sha, head.branch, target.number, project))])
+    return replace(target, number=found)
+
+
 def post(report_file: str | None, body_file: str | None, forge: str, pr: int | None, token_env: str | None,
          key: str | None, behaviour: str, dry_run: bool, author: str | None, report_time: str | None,
-         summary_file: str | None, github_output: str | None = None) -> None:
+         summary_file: str | None, github_output: str | None = None, head: HeadOptions = HeadOptions()) -> None:
     """Post or update the pull-request comment (GitHub) or merge-request note (GitLab) with the report."""
     env = os.environ
     name = forge if forge != "auto" else ("gitlab" if env.get("GITLAB_CI") else "github")
     body = read_body(report_file, body_file)
     target = _target(name, env, pr, token_env)
-    if target.number is None:
-        _notice("no_pull_request", target, summary_file)
+    if not target.token and not dry_run:
+        _notice("no_token" if target.number is not None or head.sha else "no_pull_request", target, summary_file)
         _write_outputs(github_output, None)
         return
-    if not target.token and not dry_run:
-        _notice("no_token", target, summary_file)
+    target = _by_head(target, head, dry_run, env)
+    if target.number is None:
+        _notice("no_pull_request", target, summary_file)
         _write_outputs(github_output, None)
         return
     _post(target, body, Choices(key, behaviour, dry_run, author, report_time, summary_file, github_output), env)

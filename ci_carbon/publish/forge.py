@@ -40,6 +40,16 @@ class Comment:
     url: str = ""
 
 
+@dataclass(frozen=True)
+class Head:
+    """A pull request as the forge lists it for a commit: its number, where its head is, whether it is open."""
+
+    number: int
+    sha: str
+    branch: str
+    open: bool = True
+
+
 class Forge(Protocol):
     """What the upsert needs from a forge; github.py and gitlab.py implement it over their REST APIs."""
 
@@ -63,6 +73,10 @@ class Forge(Protocol):
 
     def edit_url(self) -> str:
         """The URL pattern for editing or deleting one of our comments, as a dry run prints it."""
+        ...
+
+    def heads(self, sha: str) -> list[Head]:
+        """The pull requests the forge associates with commit ``sha`` (for ``comment --head-sha``)."""
         ...
 
 
@@ -190,3 +204,28 @@ class Target:
         """The pull request as the forge writes it: owner/repo#12, group/project!7."""
         sign = "#" if self.forge == "github" else "!"
         return f"{self.label or self.project}{sign}{self.number}"
+
+
+def resolve(heads: Sequence[Head], sha: str, branch: str | None, given: int | None) -> int | str:
+    """The one open pull request whose head is ``sha`` on ``branch``, checked against a number given elsewhere.
+
+    Why: the fork-safe workflow_run job must not take the pull request number from the fork's artifact (a fork
+    could point it at any issue). The head SHA and branch come from the workflow_run event, which GitHub writes;
+    the forge says which pull request they belong to. Returns the number, or why none can be trusted: "none" (no
+    open pull request has that commit on that branch), "branch" (they have it, on another branch), "several",
+    "given" (the number given or in the event is another one). A pull request whose head moved on since (a later
+    push) still counts: the marker's report time keeps its newer report in place.
+    """
+    found = [h for h in heads if h.open]
+    if not found:
+        return "none"
+    on_branch = [h for h in found if branch is None or h.branch == branch]
+    if not on_branch:
+        return "branch"
+    exact = [h for h in on_branch if h.sha.lower() == sha.lower()] or on_branch
+    numbers = sorted({h.number for h in exact})
+    if len(numbers) > 1:
+        return "several"
+    if given is not None and given != numbers[0]:
+        return "given"
+    return numbers[0]

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.publish import markers, words
-from ci_carbon.publish.forge import Comment, Target
+from ci_carbon.publish.forge import Comment, Head, Target
 from ci_carbon.publish.transport import DryRun, ForgeError, Http, next_page
 
 LIMIT = 65_536  # characters in a comment body (GitHub answers 422 beyond)
@@ -96,6 +96,13 @@ def _comment(data: Mapping | None) -> Comment:
                    data.get("html_url", ""))
 
 
+def _head(data: Mapping) -> Head:
+    head = data.get("head") if isinstance(data.get("head"), dict) else {}
+    number = data.get("number")
+    return Head(number if isinstance(number, int) else 0, str(head.get("sha") or ""), str(head.get("ref") or ""),
+                data.get("state") == "open")
+
+
 class GitHub:
     """Issue comments of one pull request (a pull request's conversation comments are issue comments)."""
 
@@ -145,3 +152,16 @@ class GitHub:
     def edit_url(self) -> str:
         """The URL a dry run names for editing or deleting our comment (its id is known only after listing)."""
         return f"{self.repo}/issues/comments/{{comment_id}}"
+
+    def heads(self, sha: str) -> list[Head]:
+        """GET /repos/{owner}/{repo}/commits/{sha}/pulls: the open pull requests with the commit (or the merged one
+        that brought it in), through all pages."""
+        url: str | None = f"{self.repo}/commits/{sha}/pulls?per_page=100"
+        found: list[Head] = []
+        for _ in range(MAX_PAGES):
+            if url is None:
+                break
+            reply = self.http.send("GET", url)
+            found.extend(_head(item) for item in reply.data or [] if isinstance(item, dict))
+            url = next_page(reply, self.target.api)
+        return [h for h in found if h.number > 0]

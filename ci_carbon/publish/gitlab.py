@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 
 from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.publish import markers, words
-from ci_carbon.publish.forge import Comment, Target
+from ci_carbon.publish.forge import Comment, Head, Target
 from ci_carbon.publish.transport import DryRun, Http, next_page
 
 LIMIT = 1_000_000  # characters in a note
@@ -113,3 +113,14 @@ class GitLab:
 
     def edit_url(self) -> str:
         return f"{self.notes}/{{note_id}}"
+
+    def heads(self, sha: str) -> list[Head]:
+        """GET /projects/:id/repository/commits/:sha/merge_requests: the merge requests with the commit."""
+        project = quote(self.target.project, safe="")
+        reply = self.http.send("GET", f"{self.target.api}/projects/{project}/repository/commits/{sha}/merge_requests")
+        found = []
+        for item in reply.data or []:
+            if isinstance(item, dict) and isinstance(item.get("iid"), int):
+                found.append(Head(item["iid"], str(item.get("sha") or ""), str(item.get("source_branch") or ""),
+                                  item.get("state") == "opened"))
+        return found

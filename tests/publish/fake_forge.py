@@ -115,6 +115,9 @@ class FakeGitHub(Fake):
         super().__init__()
         self.repository, self.pulls = repository, set(pulls)
         # token -> (kind, login): a personal access token may call /user; GitHub Actions' token may not
+        # pull request -> (head sha, head branch, state), as GET /repos/{o}/{r}/commits/{sha}/pulls answers
+        self.heads: dict[int, tuple[str, str, str]] = {}
+        self.history: dict[int, tuple[str, ...]] = {}  # pull request -> earlier head SHAs (before the head moved)
         self.tokens = {"pat-token": ("pat", "octocat"), "actions-token": ("actions", "github-actions[bot]"),
                        "read-only-token": ("read-only", "github-actions[bot]")}
 
@@ -130,6 +133,13 @@ class FakeGitHub(Fake):
         self.comments.append(comment)
         return comment
 
+    def pull(self, number: int, sha: str, ref: str, state: str) -> dict:
+        """A pull request as GitHub lists it (the fields ci-carbon reads, and a few beside them)."""
+        return {"number": number, "state": state, "url": f"{self.url}/repos/{self.repository}/pulls/{number}",
+                "head": {"sha": sha, "ref": ref, "label": f"forker:{ref}",
+                         "repo": {"full_name": f"forker/{self.repository.split('/')[1]}"}},
+                "base": {"ref": "main", "repo": {"full_name": self.repository}}}
+
     def by_id(self, comment_id: int) -> dict | None:
         return next((c for c in self.comments if c["id"] == comment_id), None)
 
@@ -142,6 +152,10 @@ class FakeGitHub(Fake):
             if kind != "pat":
                 return Answer(403, {"message": "Resource not accessible by integration"})
             return Answer(200, {"login": login, "type": "User"})
+        commit = re.fullmatch(r"/repos/([^/]+/[^/]+)/commits/([0-9a-f]+)/pulls", path)
+        if commit and method == "GET" and commit[1] == self.repository:
+            return Answer(200, [self.pull(n, *head) for n, head in sorted(self.heads.items()) if commit[2] in
+                                (head[0], *self.history.get(n, ()))])
         match = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(?:(\d+)/comments|comments/(\d+))", path)
         if not match or match[1] != self.repository:
             return Answer(404, {"message": "Not Found"})
@@ -197,6 +211,7 @@ class FakeGitLab(Fake):
     def __init__(self, mrs: tuple[int, ...] = (7,)) -> None:
         super().__init__()
         self.mrs = set(mrs)
+        self.heads: dict[int, tuple[str, str, str]] = {}  # merge request -> (sha, source branch, state)
         self.tokens = {"glpat-good": ("write", "carbon-bot"), "glpat-reporter": ("read-only", "reporter")}
 
     def add(self, username: str, body: str, iid: int = 7, system: bool = False) -> dict:
@@ -213,6 +228,11 @@ class FakeGitLab(Fake):
         kind, username = self.tokens[token]
         if path == "/api/v4/user":
             return Answer(200, {"username": username, "id": 1})
+        commit = re.fullmatch(r"/api/v4/projects/(42|group%2Fproject)/repository/commits/([0-9a-f]+)/merge_requests",
+                              path)
+        if commit and method == "GET":
+            return Answer(200, [{"iid": iid, "sha": sha, "source_branch": ref, "state": state, "project_id": 42}
+                                for iid, (sha, ref, state) in sorted(self.heads.items()) if sha == commit[2]])
         match = re.fullmatch(r"/api/v4/projects/(42|group%2Fproject)/merge_requests/(\d+)/notes(?:/(\d+))?", path)
         if not match or int(match[2]) not in self.mrs:
             return Answer(404, {"message": "404 Not found"})

@@ -58,3 +58,9 @@ def test_times_are_utc_seconds():
 def test_same_body_ignores_line_ends_and_trailing_space():
     assert markers.same_body("a\r\nb\r\n", "a\nb")
     assert not markers.same_body("a\nb", "a\nc")
+
+
+@pytest.mark.parametrize("time", ["2026-99-99T00:00:00Z", "2026-02-30T12:00:00Z", "0000-01-01T00:00:00Z",
+                                  "2026-07-01T24:00:00Z", "2026-07-01T12:61:00Z"])
+def test_a_malformed_marker_time_is_no_marker(time: str):
+    assert markers.parse(f"<!-- ci-carbon:comment v1 key=default time={time} -->\nplanted") is None
