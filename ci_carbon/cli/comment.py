@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ci_carbon.publish import forges
+
 
 @click.command("comment", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--report", "report_file", metavar="FILE",
@@ -20,8 +22,9 @@ import click
                    "delete-and-new: delete ours, then create.")
 @click.option("--dry-run", is_flag=True, help="Print the requests that would be sent (method, URL, JSON body); "
               "send none.")
-@click.option("--forge", type=click.Choice(["auto", "github", "gitlab"]), default="auto", show_default=True,
-              help="auto: gitlab when $GITLAB_CI is set, else github.")
+@click.option("--forge", type=click.Choice(["auto", *forges.names()]), default="auto", show_default=True,
+              help="auto: the forge whose CI variable is set ($GITLAB_CI: gitlab, $GITHUB_ACTIONS: github), else "
+                   "github.")
 @click.option("--pr", type=click.IntRange(min=1), metavar="N",
               help="Pull request number (GitHub) or merge request iid (GitLab); default: from the event.")
 @click.option("--token-env", metavar="NAME", help="Variable holding the token (default: GITHUB_TOKEN; on GitLab "

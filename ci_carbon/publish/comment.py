@@ -1,10 +1,11 @@
 """Post the rendered report as one sticky pull-request comment (or merge-request note): `ci-carbon comment`.
 
-In order: read the body (the JSON report, or Markdown from elsewhere), find where to post (github.py / gitlab.py),
-render or cut the body to the forge's limit (ci_carbon/render/sized.py), upsert under the marker (forge.py,
-markers.py), and say what happened. Exit codes as the design doc: 0 posted or deliberately not posted (no token, a
-fork's read-only token, not a pull request, a newer report already there); 2 bad input or a token/pull request the
-forge refuses; 3 the forge could not be reached after retries.
+In order: read the body (the JSON report, or Markdown from elsewhere), choose the forge (forges.py, the registry:
+github.py, gitlab.py), find where to post (with --head-sha, which pull request, through the API), render or cut the
+body to the forge entry's limit (ci_carbon/render/sized.py), upsert under the marker (forge.py, markers.py), and say
+what happened. Exit codes as the design doc: 0 posted or deliberately not posted (no token, a fork's read-only token,
+not a pull request, a newer report already there); 2 bad input, a token/pull request the forge refuses, a pull
+request --head-sha cannot trust, a next page on another host; 3 the forge could not be reached after retries.
 
 Imports are light at module level (click, the standard library, this package's own stdlib-only modules); requests,
 jinja2 and the forge modules load only when a comment is posted.
@@ -24,7 +25,7 @@ from typing import NamedTuple
 import click
 
 from ci_carbon.errors import InputError, InputProblem, SourceUnreachable
-from ci_carbon.publish import markers
+from ci_carbon.publish import forges, markers
 from ci_carbon.publish.forge import Forge, Outcome, Target, upsert
 from ci_carbon.publish.markers import Marker
 from ci_carbon.publish.transport import DryRun, ForgeError, Http, Sent
@@ -96,7 +97,8 @@ def _workflow_command(kind: str, text: str) -> str:
 
 def _tell(forge: str, text: str, kind: str = "notice") -> None:
     """A message on stderr: a workflow annotation on GitHub, a plain line elsewhere."""
-    click.echo(_workflow_command(kind, text) if forge == "github" else f"ci-carbon: {text}", err=True)
+    commands = forges.entry(forge, {}).workflow_commands
+    click.echo(_workflow_command(kind, text) if commands else f"ci-carbon: {text}", err=True)
 
 
 def _notice(reason: str, target: Target, summary_file: str | None) -> None:
@@ -113,34 +115,19 @@ def _notice(reason: str, target: Target, summary_file: str | None) -> None:
                                            words.line("unreadable", err.strerror))]) from None
 
 
-def _target(forge: str, env: Mapping[str, str], pr: int | None, token_env: str | None) -> Target:
-    if forge == "gitlab":
-        from ci_carbon.publish import gitlab
-
-        return gitlab.target(env, pr, token_env)
-    from ci_carbon.publish import github
-
-    return github.target(env, pr, token_env)
+def _target(chosen: forges.Entry, env: Mapping[str, str], pr: int | None, token_env: str | None) -> Target:
+    return forges.load(chosen).target(env, pr, token_env)
 
 
 def _client(target: Target, sender: Http | DryRun, author: str | None, env: Mapping[str, str]) -> Forge:
-    if target.forge == "gitlab":
-        from ci_carbon.publish.gitlab import GitLab
-
-        return GitLab(target, sender, author)
-    from ci_carbon.publish.github import GitHub
-
-    return GitHub(target, sender, author, env.get("GITHUB_ACTIONS") == "true")
+    chosen = forges.entry(target.forge, env)
+    return forges.load(chosen).client(target, sender, author, env, chosen.limit)
 
 
 def _sender(target: Target, dry_run: bool) -> Http | DryRun:
     if dry_run or not target.token:
         return DryRun()
-    if target.forge == "gitlab":
-        from ci_carbon.publish.gitlab import headers
-    else:
-        from ci_carbon.publish.github import headers
-    return Http(headers(target.token))
+    return Http(forges.load(forges.entry(target.forge, {})).headers(target.token))
 
 
 def _fitted(body: Body, client: Forge, marker: Marker) -> str:
@@ -292,9 +279,8 @@ def post(report_file: str | None, body_file: str | None, forge: str, pr: int | N
          summary_file: str | None, github_output: str | None = None, head: HeadOptions = HeadOptions()) -> None:
     """Post or update the pull-request comment (GitHub) or merge-request note (GitLab) with the report."""
     env = os.environ
-    name = forge if forge != "auto" else ("gitlab" if env.get("GITLAB_CI") else "github")
     body = read_body(report_file, body_file)
-    target = _target(name, env, pr, token_env)
+    target = _target(forges.entry(forge, env), env, pr, token_env)
     if not target.token and not dry_run:
         _notice("no_token" if target.number is not None or head.sha else "no_pull_request", target, summary_file)
         _write_outputs(github_output, None)

@@ -51,9 +51,10 @@ class Head:
 
 
 class Forge(Protocol):
-    """What the upsert needs from a forge; github.py and gitlab.py implement it over their REST APIs."""
+    """What the upsert needs from a forge; github.py and gitlab.py implement it over their REST APIs (each module
+    registered in forges.py returns one from its ``client``)."""
 
-    name: str  # "github" or "gitlab": picks the templates' wording
+    name: str  # the forge's registry name (forges.py): picks the templates' wording
     limit: int  # the most characters a comment body may have
     where: str  # the pull request, for messages: "owner/repo#12"
 
@@ -187,7 +188,7 @@ def upsert(forge: Forge, body: str, marker: Marker, behaviour: str) -> Outcome:
 class Target:
     """Where to post, as the CI environment (and the options) say; ``number`` is None outside a pull request."""
 
-    forge: str  # "github" or "gitlab"
+    forge: str  # the forge's registry name (forges.py): "github", "gitlab"
     api: str  # the REST API's base URL
     project: str  # "owner/repo" on GitHub, the project id or path on GitLab
     number: int | None  # the pull request number, or the merge request iid
@@ -198,12 +199,12 @@ class Target:
     event: str = ""  # the event or pipeline source, for messages
     web: str = ""  # the project's web URL where the API does not return one
     label: str = ""  # the project as people name it, where ``project`` is a number (GitLab's CI_PROJECT_PATH)
+    sign: str = "#"  # between the project and the number, as the forge writes a reference: "#" (GitHub), "!" (GitLab)
 
     @property
     def where(self) -> str:
         """The pull request as the forge writes it: owner/repo#12, group/project!7."""
-        sign = "#" if self.forge == "github" else "!"
-        return f"{self.label or self.project}{sign}{self.number}"
+        return f"{self.label or self.project}{self.sign}{self.number}"
 
 
 def resolve(heads: Sequence[Head], sha: str, branch: str | None, given: int | None) -> int | str:

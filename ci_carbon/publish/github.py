@@ -23,7 +23,6 @@ from ci_carbon.publish import markers, words
 from ci_carbon.publish.forge import Comment, Head, Target
 from ci_carbon.publish.transport import DryRun, ForgeError, Http, next_page
 
-LIMIT = 65_536  # characters in a comment body (GitHub answers 422 beyond)
 ACTIONS_LOGIN = "github-actions[bot]"
 MAX_PAGES = 1000
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
@@ -90,6 +89,11 @@ def headers(token: str) -> dict[str, str]:
             "X-GitHub-Api-Version": "2022-11-28"}
 
 
+def client(where: Target, http: Http | DryRun, author: str | None, env: Mapping[str, str], limit: int) -> GitHub:
+    """The forge client (forges.ForgeModule): Actions' GITHUB_TOKEN writes as github-actions[bot]."""
+    return GitHub(where, http, author, env.get("GITHUB_ACTIONS") == "true", limit)
+
+
 def _comment(data: Mapping | None) -> Comment:
     data = data or {}
     return Comment(data.get("id"), (data.get("user") or {}).get("login", ""), data.get("body") or "",
@@ -107,10 +111,11 @@ class GitHub:
     """Issue comments of one pull request (a pull request's conversation comments are issue comments)."""
 
     name = "github"
-    limit = LIMIT
 
-    def __init__(self, where: Target, http: Http | DryRun, author: str | None, in_actions: bool):
+    def __init__(self, where: Target, http: Http | DryRun, author: str | None, in_actions: bool,
+                 limit: int = 65_536):
         self.target, self.http, self.author, self.in_actions = where, http, author, in_actions
+        self.limit = limit  # from the forge's registry entry (forges.py)
         self.where = where.where
         self.repo = f"{where.api}/repos/{where.project}"
 

@@ -17,7 +17,6 @@ from ci_carbon.publish import markers, words
 from ci_carbon.publish.forge import Comment, Head, Target
 from ci_carbon.publish.transport import DryRun, Http, next_page
 
-LIMIT = 1_000_000  # characters in a note
 MAX_PAGES = 1000
 TOKEN_VARIABLES = ("GITLAB_TOKEN", "CI_CARBON_GITLAB_TOKEN")
 
@@ -52,21 +51,26 @@ def target(env: Mapping[str, str], pr: int | None, token_env: str | None) -> Tar
     token, token_name = _token(env, token_env)
     return Target("gitlab", api, project, number, token, token_name, env.get("CI_JOB_NAME") or "default", time,
                   env.get("CI_PIPELINE_SOURCE", ""), env.get("CI_PROJECT_URL", "").rstrip("/"),
-                  env.get("CI_PROJECT_PATH", ""))
+                  env.get("CI_PROJECT_PATH", ""), sign="!")
 
 
 def headers(token: str) -> dict[str, str]:
     return {"PRIVATE-TOKEN": token}
 
 
+def client(where: Target, http: Http | DryRun, author: str | None, env: Mapping[str, str], limit: int) -> GitLab:
+    """The forge client (forges.ForgeModule)."""
+    return GitLab(where, http, author, limit)
+
+
 class GitLab:
     """Notes of one merge request; system notes ("added 1 commit") are never ours and are skipped."""
 
     name = "gitlab"
-    limit = LIMIT
 
-    def __init__(self, where: Target, http: Http | DryRun, author: str | None):
+    def __init__(self, where: Target, http: Http | DryRun, author: str | None, limit: int = 1_000_000):
         self.target, self.http, self.author = where, http, author
+        self.limit = limit  # from the forge's registry entry (forges.py)
         self.where = where.where
         self.notes = f"{where.api}/projects/{quote(where.project, safe='')}/merge_requests/{where.number}/notes"
 
