@@ -12,7 +12,9 @@ is the same event re-run and may update.
 Races and lost answers: after creating, the comments are listed again and our duplicates for the key deleted, the
 newest report kept (:func:`_settle`), so two runs racing on one pull request end with one comment. A create is never
 retried blindly: after a failed answer the comments are listed first (:func:`_create`), since a 502 may arrive after
-the forge wrote the comment. Two runs that both *edit* our comment at once cannot duplicate it; the last edit wins.
+the forge wrote the comment. After an edit the comments are listed again too: when a racing run wrote an older report
+over ours, ours is written again. (Only an older run's edit that lands after our second look can still win; a later
+run of either kind sets it right.)
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ci_carbon.publish import markers
 from ci_carbon.publish.markers import Marker
 from ci_carbon.publish.transport import ForgeError
 
+EDIT_TRIES = 3  # times our edit is written again when a racing older report replaced it
 CREATE_TRIES = 4  # as transport.RETRIES: the first try and three more, each after looking for the first's comment
 BEHAVIOURS = ("update", "new", "delete-and-new")
 
@@ -154,6 +157,24 @@ def _settle(forge: Forge, created: Comment, marker: Marker, identity: str | None
     return keep
 
 
+def _updated(forge: Forge, latest: Comment, text: str, marker: Marker, identity: str | None,
+             ignored: int) -> Outcome:
+    """Edit our comment, then look again: when a racing run's older report was written over ours after we read
+    (both edited the same comment), write ours again, so the newer report stays (a bounded number of times)."""
+    updated = forge.update(latest, text)
+    for _ in range(EDIT_TRIES):
+        kept = _settle(forge, updated, marker, identity)
+        shown = markers.parse(kept.body)
+        if shown is None or shown.time >= marker.time:
+            break
+        updated = forge.update(kept, text)
+    if kept.id == updated.id and markers.same_body(kept.body, text):
+        return Outcome("updated", updated, identity, ignored=ignored)
+    if shown is not None and shown.time > marker.time:  # a racing run's newer report is there now
+        return Outcome("older", kept, identity, ignored=ignored, newer=shown.time)
+    return Outcome("updated", kept, identity, ignored=ignored)
+
+
 def upsert(forge: Forge, body: str, marker: Marker, behaviour: str) -> Outcome:
     """Post ``body`` under ``marker`` as ``behaviour`` says: update (edit ours or create), new, delete-and-new."""
     identity = forge.identity()
@@ -166,7 +187,7 @@ def upsert(forge: Forge, body: str, marker: Marker, behaviour: str) -> Outcome:
         if behaviour == "update":
             if markers.same_body(latest.body, text):
                 return Outcome("unchanged", latest, identity, ignored=ignored)
-            return Outcome("updated", forge.update(latest, text), identity, ignored=ignored)
+            return _updated(forge, latest, text, marker, identity, ignored)
     deleted = 0
     if behaviour == "delete-and-new":
         for comment, _ in ours:

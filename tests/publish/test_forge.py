@@ -35,7 +35,9 @@ class Memory:
 
     def update(self, comment: Comment, body: str) -> Comment:
         self.writes.append(("update", comment.id))
-        return Comment(comment.id, comment.author, body)
+        edited = Comment(comment.id, comment.author, body)
+        self.stored = [edited if c.id == comment.id else c for c in self.stored]
+        return edited
 
     def delete(self, comment: Comment) -> None:
         self.writes.append(("delete", comment.id))
@@ -52,7 +54,8 @@ def mine(cid: int, when: datetime, key: str = "k", author: str = "bot", text: st
 def test_updates_the_newest_of_our_comments_at_an_equal_time():
     forge = Memory("bot", [mine(1, T0), mine(2, T1), mine(3, T1), mine(4, T1, key="other")])
     outcome = upsert(forge, "new", Marker("k", T1), "update")
-    assert outcome.action == "updated" and forge.writes == [("update", 3)]  # the last written of the newest
+    assert outcome.action == "updated"  # the last written of the newest; the look after it removes our others
+    assert forge.writes == [("update", 3), ("delete", 1), ("delete", 2)] and [c.id for c in forge.stored] == [3, 4]
 
 
 def test_without_an_identity_nothing_is_edited():
@@ -78,3 +81,25 @@ def test_delete_and_new_deletes_every_copy_of_ours():
     forge = Memory("bot", [mine(1, T0), mine(2, T0), mine(3, T0, author="alice")])
     outcome = upsert(forge, "new", Marker("k", T1), "delete-and-new")
     assert forge.writes == [("delete", 1), ("delete", 2), ("create", 101)] and outcome.deleted == 2
+
+
+class Racing(Memory):
+    """A forge where another run's older report is written over ours right after our edit, once."""
+
+    def __init__(self, me: str, comments: list[Comment], older: str):
+        super().__init__(me, comments)
+        self.older = older
+
+    def update(self, comment: Comment, body: str) -> Comment:
+        edited = super().update(comment, body)
+        if self.older:
+            self.stored = [Comment(c.id, c.author, self.older) for c in self.stored]
+            self.older = ""
+        return edited
+
+
+def test_an_older_report_written_over_ours_is_written_over_again():
+    forge = Racing("bot", [mine(1, T0)], compose(Marker("k", T0), "racing older"))
+    outcome = upsert(forge, "newest", Marker("k", T1), "update")
+    assert forge.writes == [("update", 1), ("update", 1)] and outcome.action == "updated"
+    assert forge.stored[0].body == compose(Marker("k", T1), "newest")

@@ -33,7 +33,7 @@ def test_creates_then_updates_the_same_note(gitlab: FakeGitLab, example_body: Pa
     changed.write_text("### changed\n", encoding="utf-8")
     later = gitlab_env(gitlab, CI_PIPELINE_CREATED_AT="2026-07-01T13:00:00Z")
     assert run_comment("--body-file", str(changed), env=later).code == 0
-    assert lines(gitlab) == ["GET /api/v4/user", LIST, f"PUT {NOTES}/{note}"]
+    assert lines(gitlab) == ["GET /api/v4/user", LIST, f"PUT {NOTES}/{note}", LIST]
     assert gitlab.comments[0]["body"] == "<!-- ci-carbon:comment v1 key=carbon time=2026-07-01T13:00:00Z -->\n" \
                                          "### changed\n"
     gitlab.requests.clear()
@@ -48,7 +48,7 @@ def test_finds_our_note_on_page_three_and_skips_system_notes(gitlab: FakeGitLab,
     result = run_comment("--body-file", str(example_body), env=gitlab_env(gitlab))
     assert result.code == 0, result.err
     pages = [r.query.get("page") for r in gitlab.requests if r.path == NOTES and r.method == "GET"]
-    assert pages == [None, "2", "3"]
+    assert pages == [None, "2", "3"] * 2  # read, and read again after the edit
     assert [r.line for r in gitlab.writes()] == [f"PUT {NOTES}/{ours['id']}"]
 
 

@@ -147,3 +147,16 @@ def test_gitlab_next_page_on_another_host_is_refused(gitlab: FakeGitLab, tmp_pat
     result = run_comment("--body-file", str(body(tmp_path, "a")), "--author", "carbon-bot", env=gitlab_env(gitlab))
     assert result.code == 2 and gitlab.writes() == []
     assert "(evil.example): not followed" in result.err and "pw" not in result.err
+
+
+def test_two_racing_edits_of_our_comment_leave_the_newer_report(github: FakeGitHub, tmp_path: Path):
+    ours = github.add("octocat", f"{marker('2026-07-01T11:00:00Z')}\nfirst push")
+    racing(github)
+    older, newer = body(tmp_path, "older"), body(tmp_path, "newer")
+    results = race(github_env(github, CI_CARBON_REPORT_TIME=T2), github_env(github, CI_CARBON_REPORT_TIME=T1),
+                   ["--body-file", str(newer)], ["--body-file", str(older)])
+    assert [r[0] for r in results] == [0, 0], results
+    patches = [r for r in github.requests if r.method == "PATCH"]
+    assert len(patches) >= 2  # the race happened: both edited
+    assert [c["id"] for c in github.comments] == [ours["id"]]
+    assert github.comments[0]["body"] == f"{marker(T2)}\n{newer.read_text(encoding='utf-8')}"
