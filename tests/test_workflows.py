@@ -174,3 +174,15 @@ def test_readme_pip_lines_that_can_be_tried_here_install(args: str, tmp_path: Pa
                            "--quiet", "--disable-pip-version-check", *words], cwd=ROOT, capture_output=True,
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_fork_workflow_takes_its_pull_request_from_the_event_not_the_artifact():
+    """The workflow_run job of the README comments on the pull request the API names for the event's head SHA and
+    branch (`comment --head-sha --head-branch`), never on a number the fork's artifact could carry."""
+    fork = [yaml.safe_load(b) for b in readme_workflows() if "workflow_run" in b]
+    assert len(fork) == 1
+    step = next(s for s in fork[0]["jobs"]["comment"]["steps"] if "ci-carbon comment" in s.get("run", ""))
+    assert step["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"
+    assert step["env"]["HEAD_BRANCH"] == "${{ github.event.workflow_run.head_branch }}"
+    assert '--head-sha "$HEAD_SHA" --head-branch "$HEAD_BRANCH"' in step["run"]
+    assert "--pr" not in step["run"] and "--report " in step["run"]  # the artifact carries only the JSON report
