@@ -160,3 +160,11 @@ def test_two_racing_edits_of_our_comment_leave_the_newer_report(github: FakeGitH
     assert len(patches) >= 2  # the race happened: both edited
     assert [c["id"] for c in github.comments] == [ours["id"]]
     assert github.comments[0]["body"] == f"{marker(T2)}\n{newer.read_text(encoding='utf-8')}"
+
+
+def test_gitlab_502_after_the_create_leaves_one_note(gitlab: FakeGitLab, tmp_path: Path):
+    gitlab.script["POST"] = [Answer(502, {"message": "502 Bad Gateway"}, perform=True)]
+    result = run_comment("--body-file", str(body(tmp_path, "a")), env=gitlab_env(gitlab))
+    assert result.code == 0, result.err
+    assert [r.method for r in gitlab.requests] == ["GET", "GET", "POST", "GET", "GET"]  # user, list, create, look
+    assert len(gitlab.comments) == 1 and result.out.startswith("Posted the carbon report as a new note")
