@@ -254,11 +254,16 @@ def head_options(sha: str | None, branch: str | None) -> HeadOptions:
 
 def _by_head(target: Target, head: HeadOptions, dry_run: bool, env: Mapping[str, str]) -> Target:
     """The target with the pull request the forge names for the head commit (see forge.resolve); exit 2 when
-    none can be trusted. A number from --pr or the event must agree. A dry run looks nothing up."""
+    none can be trusted. A number from --pr or the event must agree. A dry run prints the lookup it would send."""
     from ci_carbon.publish import words
     from ci_carbon.publish.forge import resolve
 
-    if head.sha is None or dry_run:
+    if head.sha is None:
+        return target
+    if dry_run:  # nothing is sent, so nothing can be resolved: say what would be asked, keep --pr or the event's
+        lookup = DryRun()
+        _client(target, lookup, None, env).heads(head.sha)
+        click.echo(words.line("dry_run_lookup", lookup.sent[0].url, target.number, target.sign))
         return target
     client = _client(target, _sender(target, dry_run), None, env)
     try:

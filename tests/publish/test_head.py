@@ -126,3 +126,12 @@ H = Head(2, SHA, "fix-typo")
 ])
 def test_resolve_rule(heads: list[Head], branch: str | None, given: int | None, expected: int | str):
     assert resolve(heads, SHA, branch, given) == expected
+
+
+def test_a_dry_run_prints_the_lookup_and_sends_nothing(github: FakeGitHub, tmp_path: Path):
+    result = run_comment("--body-file", body(tmp_path), "--head-sha", SHA, "--pr", "2", "--dry-run",
+                         env=env(github, tmp_path))
+    assert result.code == 0, result.err
+    assert github.requests == []
+    assert result.out.startswith(f"# Dry run: --head-sha would first look up the pull request with GET {github.url}"
+                                 f"{REPO}/commits/{SHA}/pulls?per_page=100, then post to #2 if it agrees.\n# Dry run:")
