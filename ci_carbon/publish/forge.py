@@ -105,7 +105,7 @@ def partition(comments: Sequence[Comment], key: str, identity: str | None
         marker = markers.parse(comment.body)
         if marker is None or marker.key != key:
             continue
-        if identity is not None and comment.author == identity:
+        if identity is not None and comment.author == identity and comment.id is not None:
             ours.append((comment, marker))
         else:
             others += 1

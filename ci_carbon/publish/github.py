@@ -21,7 +21,7 @@ from datetime import datetime
 from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.publish import markers, words
 from ci_carbon.publish.forge import Comment, Head, Target
-from ci_carbon.publish.transport import DryRun, ForgeError, Http, next_page
+from ci_carbon.publish.transport import DryRun, ForgeError, Http, items, next_page
 
 ACTIONS_LOGIN = "github-actions[bot]"
 MAX_PAGES = 1000
@@ -95,9 +95,14 @@ def client(where: Target, http: Http | DryRun, author: str | None, env: Mapping[
 
 
 def _comment(data: Mapping | None) -> Comment:
-    data = data or {}
-    return Comment(data.get("id"), (data.get("user") or {}).get("login", ""), data.get("body") or "",
-                   data.get("html_url", ""))
+    """A comment from the API's JSON; fields of the wrong type read as missing (a comment without an integer id
+    is never ours to edit: see forge.partition)."""
+    data = data if isinstance(data, Mapping) else {}
+    user = data.get("user") if isinstance(data.get("user"), Mapping) else {}
+    cid, login, body, url = data.get("id"), user.get("login"), data.get("body"), data.get("html_url")
+    return Comment(cid if isinstance(cid, int) and not isinstance(cid, bool) else None,
+                   login if isinstance(login, str) else "", body if isinstance(body, str) else "",
+                   url if isinstance(url, str) else "")
 
 
 def _head(data: Mapping) -> Head:
@@ -139,7 +144,7 @@ class GitHub:
             if url is None:
                 break
             reply = self.http.send("GET", url)
-            found.extend(_comment(item) for item in reply.data or [])
+            found.extend(_comment(item) for item in items(reply, url))
             url = next_page(reply, self.target.api)
         return found
 
@@ -167,6 +172,6 @@ class GitHub:
             if url is None:
                 break
             reply = self.http.send("GET", url)
-            found.extend(_head(item) for item in reply.data or [] if isinstance(item, dict))
+            found.extend(_head(item) for item in items(reply, url))
             url = next_page(reply, self.target.api)
         return [h for h in found if h.number > 0]

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.publish import markers, words
 from ci_carbon.publish.forge import Comment, Head, Target
-from ci_carbon.publish.transport import DryRun, Http, next_page
+from ci_carbon.publish.transport import DryRun, Http, items, next_page
 
 MAX_PAGES = 1000
 TOKEN_VARIABLES = ("GITLAB_TOKEN", "CI_CARBON_GITLAB_TOKEN")
@@ -75,10 +75,13 @@ class GitLab:
         self.notes = f"{where.api}/projects/{quote(where.project, safe='')}/merge_requests/{where.number}/notes"
 
     def _comment(self, data: Mapping | None) -> Comment:
-        data = data or {}
-        note = data.get("id")
+        """A note from the API's JSON; fields of the wrong type read as missing (as github._comment)."""
+        data = data if isinstance(data, Mapping) else {}
+        note = data.get("id") if isinstance(data.get("id"), int) and not isinstance(data.get("id"), bool) else None
+        author = data.get("author") if isinstance(data.get("author"), Mapping) else {}
+        name, body = author.get("username"), data.get("body")
         url = f"{self.target.web}/-/merge_requests/{self.target.number}#note_{note}" if self.target.web else ""
-        return Comment(note, (data.get("author") or {}).get("username", ""), data.get("body") or "", url)
+        return Comment(note, name if isinstance(name, str) else "", body if isinstance(body, str) else "", url)
 
     def identity(self) -> str | None:
         if self.author:
@@ -101,7 +104,7 @@ class GitLab:
             if url is None:
                 break
             reply = self.http.send("GET", url)
-            found.extend(self._comment(item) for item in reply.data or [] if not item.get("system"))
+            found.extend(self._comment(item) for item in items(reply, url) if not item.get("system"))
             url = self._next(reply, first)
         return found
 
@@ -121,10 +124,10 @@ class GitLab:
     def heads(self, sha: str) -> list[Head]:
         """GET /projects/:id/repository/commits/:sha/merge_requests: the merge requests with the commit."""
         project = quote(self.target.project, safe="")
-        reply = self.http.send("GET", f"{self.target.api}/projects/{project}/repository/commits/{sha}/merge_requests")
+        url = f"{self.target.api}/projects/{project}/repository/commits/{sha}/merge_requests"
         found = []
-        for item in reply.data or []:
-            if isinstance(item, dict) and isinstance(item.get("iid"), int):
+        for item in items(self.http.send("GET", url), url):
+            if isinstance(item.get("iid"), int):
                 found.append(Head(item["iid"], str(item.get("sha") or ""), str(item.get("source_branch") or ""),
                                   item.get("state") == "opened"))
         return found

@@ -178,6 +178,16 @@ class Http:
         return Reply(status, data, dict(response.headers), response.links.get("next", {}).get("url"))
 
 
+def items(reply: Reply, url: str) -> list[dict]:
+    """The objects of a listing answer: a JSON array (None in a dry run); its non-objects skipped. Anything else
+    (an object, a string: a proxy's or a broken API's answer) is refused in one line rather than read as comments."""
+    if reply.data is None:
+        return []
+    if not isinstance(reply.data, list):
+        raise ForgeError("refused", reply.status, "the answer is not a JSON list", url)
+    return [item for item in reply.data if isinstance(item, dict)]
+
+
 def next_page(reply: Reply, base: str) -> str | None:
     """The next page's URL from ``Link: rel="next"``, only on the API's own origin: a next page anywhere else is
     refused (ForgeError "off_origin", exit 2) before any request goes there, so the token never travels."""

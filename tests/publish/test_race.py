@@ -168,3 +168,21 @@ def test_gitlab_502_after_the_create_leaves_one_note(gitlab: FakeGitLab, tmp_pat
     assert result.code == 0, result.err
     assert [r.method for r in gitlab.requests] == ["GET", "GET", "POST", "GET", "GET"]  # user, list, create, look
     assert len(gitlab.comments) == 1 and result.out.startswith("Posted the carbon report as a new note")
+
+
+def test_a_listing_that_is_not_a_list_is_one_line_exit_2(github: FakeGitHub, tmp_path: Path):
+    github.script["GET"] = [Answer(200, {"message": "maintenance"})]
+    result = run_comment("--body-file", str(body(tmp_path, "a")), "--author", "octocat", env=github_env(github))
+    assert result.code == 2 and result.err.count("\n") == 1 and github.writes() == []
+    assert "the answer is not a JSON list" in result.err
+
+
+def test_odd_comments_in_a_listing_are_skipped_not_a_crash(github: FakeGitHub, tmp_path: Path):
+    odd = [ "text", None, {"id": "1001", "user": None, "body": f"{marker(T2)}\nid is text"},
+           {"id": True, "user": {"login": "octocat"}, "body": f"{marker(T2)}\nid is a bool"},
+           {"id": 7, "user": {"login": ["octocat"]}, "body": 5}]
+    github.script["GET"] = [Answer(200, odd)]
+    result = run_comment("--body-file", str(body(tmp_path, "a")), "--author", "octocat",
+                         env=github_env(github, CI_CARBON_REPORT_TIME=T1))
+    assert result.code == 0, result.err
+    assert len(github.comments) == 1 and github.comments[0]["body"].startswith(marker(T1))
