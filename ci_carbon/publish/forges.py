@@ -61,4 +61,4 @@ def entry(name: str, env: Mapping[str, str]) -> Entry:
 
 
 def load(chosen: Entry) -> ForgeModule:
-    return importlib.import_module(chosen.module)  # type: ignore[return-value]
+    return importlib.import_module(chosen.module)

@@ -98,7 +98,8 @@ def _comment(data: Mapping | None) -> Comment:
     """A comment from the API's JSON; fields of the wrong type read as missing (a comment without an integer id
     is never ours to edit: see forge.partition)."""
     data = data if isinstance(data, Mapping) else {}
-    user = data.get("user") if isinstance(data.get("user"), Mapping) else {}
+    found = data.get("user")
+    user: Mapping = found if isinstance(found, Mapping) else {}
     cid, login, body, url = data.get("id"), user.get("login"), data.get("body"), data.get("html_url")
     return Comment(cid if isinstance(cid, int) and not isinstance(cid, bool) else None,
                    login if isinstance(login, str) else "", body if isinstance(body, str) else "",
@@ -106,7 +107,8 @@ def _comment(data: Mapping | None) -> Comment:
 
 
 def _head(data: Mapping) -> Head:
-    head = data.get("head") if isinstance(data.get("head"), dict) else {}
+    found = data.get("head")
+    head: Mapping = found if isinstance(found, Mapping) else {}
     number = data.get("number")
     return Head(number if isinstance(number, int) else 0, str(head.get("sha") or ""), str(head.get("ref") or ""),
                 data.get("state") == "open")

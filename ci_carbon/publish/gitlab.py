@@ -78,7 +78,8 @@ class GitLab:
         """A note from the API's JSON; fields of the wrong type read as missing (as github._comment)."""
         data = data if isinstance(data, Mapping) else {}
         note = data.get("id") if isinstance(data.get("id"), int) and not isinstance(data.get("id"), bool) else None
-        author = data.get("author") if isinstance(data.get("author"), Mapping) else {}
+        found = data.get("author")
+        author: Mapping = found if isinstance(found, Mapping) else {}
         name, body = author.get("username"), data.get("body")
         url = f"{self.target.web}/-/merge_requests/{self.target.number}#note_{note}" if self.target.web else ""
         return Comment(note, name if isinstance(name, str) else "", body if isinstance(body, str) else "", url)

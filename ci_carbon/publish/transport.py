@@ -80,7 +80,7 @@ def _retry():
             seconds = super().get_retry_after(response)
             return None if seconds is None else min(seconds, MAX_WAIT)
 
-        def is_retry(self, method, status_code, has_retry_after=False):  # type: ignore[no-untyped-def]
+        def is_retry(self, method, status_code, has_retry_after=False):
             if method.upper() == "POST":  # a 429 wrote nothing; a 5xx may come after the comment was created
                 return status_code == 429 and self.total is not None and self.total > 0
             return super().is_retry(method, status_code, has_retry_after)
