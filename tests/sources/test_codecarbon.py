@@ -116,3 +116,20 @@ def test_no_file_found_is_exit_2(tmp_path):
     assert glob.code == 2 and glob.err.strip() == f"ci-carbon: {tmp_path}/*/emissions.csv: the glob matches no file"
     with pytest.raises(InputError):
         files(str(tmp_path / "missing.csv"))
+
+
+def test_a_fresh_real_tracker_file_reads_as_its_energy(tmp_path):
+    """A CodeCarbon tracker run now (the test extra installs it), not only the kept fixture."""
+    codecarbon = pytest.importorskip("codecarbon")
+    np = pytest.importorskip("numpy")
+    tracker = codecarbon.OfflineEmissionsTracker(country_iso_code="FRA", output_dir=str(tmp_path),
+                                                 project_name="fresh", log_level="error", measure_power_secs=1)
+    tracker.start()
+    a = np.random.default_rng(0).random((200, 200))
+    for _ in range(50):
+        a = (a @ a) / 200.0
+    tracker.stop()
+    (row,) = list(csv.DictReader((tmp_path / "emissions.csv").open()))
+    (spec,) = read(str(tmp_path / "emissions.csv"))[0]
+    pue = 1.56 if float(row["pue"]) == 1.0 else 1.0
+    assert estimate(resolve(spec)).energy_kwh == pytest.approx(float(row["energy_consumed"]) * pue, rel=1e-12)
