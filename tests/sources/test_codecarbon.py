@@ -10,8 +10,10 @@ industry-average PUE 1.56).
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from ci_carbon.core.estimate import estimate
@@ -63,6 +65,7 @@ def test_report_shows_codecarbon_figure_beside_ours_in_json_and_markdown():
     result = run_cli("report", "--codecarbon", str(V2.parent), "--format", "json")
     assert result.code == 0, result.err
     report = result.json()
+    jsonschema.validate(report, json.loads((ROOT / "schemas" / "report-v1.schema.json").read_text(encoding="utf-8")))
     assert report["source"]["kind"] == "codecarbon" and report["totals"]["jobs"] == 2
     bert = next(j for j in report["jobs"] if j["name"].startswith("bert/"))
     said = next(n["params"] for n in bert["notices"] if n["code"] == "codecarbon")
