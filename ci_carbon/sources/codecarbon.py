@@ -120,11 +120,12 @@ def _spec(path: str, line: int, row: Mapping[str, str], columns: Mapping[str, in
     if pue is not None and not why:
         _, bad = check(FIELDS["pue"], pue)
         why += [f"pue: {bad}"] if bad else []
-    if not why and energy * 1000.0 / (hours_s / 3600.0) > PLAUSIBLE_W:
+    if not why and energy is not None and hours_s and energy * 1000.0 / (hours_s / 3600.0) > PLAUSIBLE_W:
         why.append(f"energy_consumed: {energy:g} kWh in {hours_s:g} s is above {PLAUSIBLE_W:g} W; is it in kWh?")
-    if why:
+    if why or energy is None or hours_s is None:  # the two None only with a reason in ``why``
         return [InputProblem(path, line, text.partition(":")[0], text.partition(": ")[2]) for text in why]
     name, run = _name(row, line)
+    place = _place(row)
     hardware, count, notices = _hardware(row)
     applied = pue is not None and pue > 1.0
     notices.append(Notice("codecarbon", {
@@ -136,7 +137,8 @@ def _spec(path: str, line: int, row: Mapping[str, str], columns: Mapping[str, in
         name=name, origin=Origin(path, line, "", {c: line for c in columns}), source="codecarbon", id=run,
         status="FINISHED", hardware=hardware, count=count, hours=hours_s / 3600.0, reported_energy_kwh=energy,
         pue=1.0 if applied else None, tags={"project": (row.get("project_name") or "").strip()} if
-        (row.get("project_name") or "").strip() else {}, notices=tuple(notices), **_place(row),
+        (row.get("project_name") or "").strip() else {}, notices=tuple(notices), provider=place.get("provider"),
+        region=place.get("region"), country=place.get("country"),
     )
 
 

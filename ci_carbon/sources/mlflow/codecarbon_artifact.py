@@ -10,6 +10,7 @@ CodeCarbon source's (:mod:`ci_carbon.sources.codecarbon`), and a file that canno
 from __future__ import annotations
 
 import tempfile
+from typing import Any
 
 from ci_carbon.core.model import JobSpec, Notice
 from ci_carbon.redact import redact
@@ -58,7 +59,7 @@ def with_artifact(uri: str, record: RunRecord, spec: JobSpec) -> JobSpec:
 def _merged(spec: JobSpec, rows: list[JobSpec], path: str) -> JobSpec:
     """The run as its file says: energy summed over the rows, the first row's place and PUE rule."""
     energy = sum(r.reported_energy_kwh or 0.0 for r in rows)
-    said = [dict(n.params) for r in rows for n in r.notices if n.code == "codecarbon"]
+    said: list[dict[str, Any]] = [dict(n.params) for r in rows for n in r.notices if n.code == "codecarbon"]
     kg = [p["emissions_kg"] for p in said]
     first = said[0]
     figure = {**first, "energy_kwh": energy, "emissions_kg": sum(kg) if None not in kg else None,
