@@ -32,6 +32,8 @@ REGISTRY: tuple[Entry, ...] = (
     Entry("mlflow", "--mlflow-uri", "URI", "MLflow tracking URI (default: $MLFLOW_TRACKING_URI): http(s)://…, "
           "databricks, sqlite:///mlflow.db, postgresql://…", "ci_carbon.sources.mlflow.source:MlflowSource",
           "MLFLOW_TRACKING_URI"),
+    Entry("codecarbon", "--codecarbon", "PATH", "CodeCarbon emissions.csv: a file, a directory of them or a glob "
+          "(energy as CodeCarbon measured it).", "ci_carbon.sources.codecarbon:CodecarbonSource"),
 )
 
 

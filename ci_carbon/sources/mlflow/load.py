@@ -21,6 +21,7 @@ from ci_carbon.core.model import Chunk, JobSpec, Notice, Skipped
 from ci_carbon.core.settings import MlflowConfig
 from ci_carbon.redact import redact
 from ci_carbon.sources.mlflow import require_mlflow, sql_uri
+from ci_carbon.sources.mlflow.codecarbon_artifact import names_codecarbon, with_artifact
 from ci_carbon.sources.mlflow.mapping import Owner, param_key, to_spec
 from ci_carbon.sources.mlflow.owners import owners
 from ci_carbon.sources.mlflow.power import Measured, history_keys, measure
@@ -134,6 +135,9 @@ def _convert(reader: RunReader, records: list[RunRecord], parents: set[str] | fr
         parent = record.tags.get(PARENT_TAG)
         result = to_spec(record, config, measured, now_ms, last_point, sweeps.get(record.run_id, ""), uri,
                          keys[record.run_id], inherited.get(parent) if parent else None)
+        if (isinstance(result, JobSpec) and measured is None and result.reported_energy_kwh is None
+                and names_codecarbon(record)):
+            result = with_artifact(uri, record, result)
         (skipped if isinstance(result, Skipped) else specs).append(result)  # type: ignore[arg-type]
     return specs, skipped
 

@@ -36,6 +36,10 @@ PROJECT_NAMES = ("project",)
 # Energy logged by hand (CodeCarbon's names and common variants) → multiplier to kWh.
 ENERGY_METRICS = {"energy_consumed": 1.0, "energy_kwh": 1.0, "energy_consumed_kwh": 1.0, "energy_wh": 1e-3,
                   "energy_j": 1 / 3.6e6, "energy_joules": 1 / 3.6e6}
+# CodeCarbon has no MLflow logger of its own: users log its EmissionsData fields by their names, bare or under a
+# "codecarbon/" prefix. energy_consumed with emissions beside it is CodeCarbon's: its own figure goes with the job.
+CODECARBON_PREFIXES = ("codecarbon/", "")
+ENERGY_METRICS.update({f"codecarbon/{k}": v for k, v in tuple(ENERGY_METRICS.items())})
 PLAUSIBLE_W_PER_DEVICE = (1.0, 3000.0)  # a reported energy implying an average outside this is a unit mistake
 NOT_PARAMS = ("seed", "random_seed", "run_name")  # differ between trials without making them different trials
 FIELD_SETS_KEPT = 10_000  # distinct things runs say, remembered (a store where every run differs stays bounded)
@@ -187,8 +191,20 @@ def reported_energy(record: RunRecord, devices: int, hours: float) -> tuple[floa
         low, high = PLAUSIBLE_W_PER_DEVICE
         if not low <= watts <= high:
             return None, [Notice("implausible_energy", {"metric": name, "value": value, "watts": round(watts, 1)})]
-        return kwh, [Notice("reported_energy", {"metric": name})]
+        return kwh, [_codecarbon(record, name, kwh) or Notice("reported_energy", {"metric": name})]
     return None, []
+
+
+def _codecarbon(record: RunRecord, name: str, kwh: float) -> Notice | None:
+    """CodeCarbon's own figure where the run logged its energy_consumed and emissions (kg) under one prefix."""
+    prefix = name[:-len("energy_consumed")] if name.endswith("energy_consumed") else None
+    emissions = record.metrics.get(f"{prefix}emissions") if prefix in CODECARBON_PREFIXES else None
+    if emissions is None or not math.isfinite(emissions) or emissions < 0:
+        return None
+    parts = {p: record.metrics[f"{prefix}{p}"] for p in ("cpu_energy", "gpu_energy", "ram_energy")
+             if f"{prefix}{p}" in record.metrics}
+    return Notice("codecarbon", {"emissions_kg": emissions, "energy_kwh": kwh, "pue": 1.0, "pue_applied": False,
+                                 "intensity_g_per_kwh": emissions * 1000.0 / kwh, "metric": name, **parts})
 
 
 def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, now_ms: int,
