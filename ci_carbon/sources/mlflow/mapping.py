@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from ci_carbon.core import fields as rules
 from ci_carbon.core.fields import FIELDS, applicable_defaults
 from ci_carbon.core.model import JobSpec, Notice, Origin, Skipped
 from ci_carbon.core.settings import MlflowConfig
@@ -96,20 +97,25 @@ def _found(said: tuple[tuple, tuple],
 
 
 def _fields(found: tuple[tuple[str, str, str], ...],
-            config: MlflowConfig) -> tuple[dict[str, object], tuple[Notice, ...], tuple[str, ...]]:
-    """The typed fields a run says, the notices about values that are not, and the defaults it takes."""
-    fields: dict[str, object] = {}
-    notices: list[Notice] = []
+            config: MlflowConfig) -> tuple[dict[str, object], tuple[str, ...], tuple[str, ...]]:
+    """The typed fields a run says, why any value it says is refused, and the defaults it takes.
+
+    Each value is judged by the manifest's own rule (:func:`ci_carbon.core.fields.parse`): a ``cpu_count`` of
+    '1e308' or a PUE of 0.001 is as impossible in a run's params as in a manifest, and makes the run not estimated
+    (with the reason), never a figure.
+    """
+    typed: dict[str, object] = {}
+    refused: list[str] = []
     for field, found_name, text in found:
-        value = _typed(field, text)
-        if value is None:
-            notices.append(Notice("bad_value", {"name": found_name, "value": text}))
+        value, why = rules.parse(field, text)
+        if why is None:
+            typed[field] = value
         else:
-            fields[field] = value
-    defaults = applicable_defaults(fields, dict(config.defaults))
-    assumed = tuple(f for f in defaults if f not in fields and f in LOOKED_UP)
-    fields.update({f: defaults[f] for f in assumed})
-    return fields, tuple(notices), assumed
+            refused.append(f"{found_name} '{text}' {why}")
+    defaults = applicable_defaults(typed, dict(config.defaults))
+    assumed = tuple(f for f in defaults if f not in typed and f in LOOKED_UP)
+    typed.update({f: defaults[f] for f in assumed})
+    return typed, tuple(refused), assumed
 
 
 def _lookup(record: RunRecord, names: tuple[str, ...]) -> tuple[str, str] | None:
@@ -119,19 +125,6 @@ def _lookup(record: RunRecord, names: tuple[str, ...]) -> tuple[str, str] | None
             if value not in (None, ""):
                 return name, str(value).strip()
     return None
-
-
-def _typed(field: str, text: str) -> object | None:
-    kind = FIELDS[field].kind
-    if kind == "str":
-        return text
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    if not math.isfinite(number) or number <= 0 or (kind == "int" and not number.is_integer()):
-        return None
-    return int(number) if kind == "int" else number
 
 
 _NOT_PARAMS = frozenset(NOT_PARAMS)
@@ -206,12 +199,18 @@ def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, 
         if len(naming.fields) >= FIELD_SETS_KEPT:
             naming.fields.clear()
         said = naming.fields[key] = _fields(_found(key, naming.index), config)
-    fields, bad, assumed = said
-    fields = dict(fields)
-    notices.extend(bad)
+    typed, refused, assumed = said
+    if refused:
+        return Skipped(name, record.run_id, "bad_value", "; ".join(refused))
+    fields = dict(typed)
     if "hardware" not in fields and "instance_type" not in fields:
         return Skipped(name, record.run_id, "no_hardware")
     if measured is not None:
+        _, why = rules.check(FIELDS["power_w"], measured.mean_power_w)
+        if why is not None:
+            dropped = (f" (after leaving out {measured.dropped} impossible readings, outside 0–"
+                       f"{FIELDS['power_w'].high:g} W)") if measured.dropped else ""
+            return Skipped(name, record.run_id, "bad_value", f"logged power per device {why}{dropped}")
         if "count" in fields and fields["count"] != measured.devices:
             notices.append(Notice("count_from_metrics", {"said": fields["count"], "logged": measured.devices}))
         fields["count"] = measured.devices
