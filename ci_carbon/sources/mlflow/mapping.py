@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import NamedTuple
 
 from ci_carbon.core import fields as rules
@@ -40,7 +41,7 @@ ENERGY_METRICS = {"energy_consumed": 1.0, "energy_kwh": 1.0, "energy_consumed_kw
 PLAUSIBLE_W_PER_DEVICE = (1.0, 3000.0)  # a reported energy implying an average outside this is a unit mistake
 NOT_PARAMS = ("seed", "random_seed", "run_name")  # differ between trials without making them different trials
 FIELD_SETS_KEPT = 10_000  # distinct things runs say, remembered (a store where every run differs stays bounded)
-STALE_AFTER_MS = 3_600_000  # a running run that logged nothing for an hour is counted to its last metric
+STALE_AFTER_MS = 3_600_000  # a running run that logged nothing for an hour is counted to its last sign of life
 
 
 def _names(field: str, config: MlflowConfig) -> tuple[str, ...]:
@@ -146,22 +147,42 @@ def param_key(record: RunRecord) -> str:
     return format(hash((record.experiment_id, items)) & 0xFFFFFFFFFFFFFFFF, "016x") if items else ""
 
 
+def last_sign_of_life(record: RunRecord, last_point_ms: int | None = None) -> int | None:
+    """The newest timestamp a run left: among its latest metric values of any key (loss, step time, not only
+    power), and the last point of its power histories; None when it logged nothing."""
+    stamps = [t for t in (record.last_metric_ms, last_point_ms) if t is not None]
+    return max(stamps) if stamps else None
+
+
+def _utc(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def counted_end(record: RunRecord, now_ms: int, last_point_ms: int | None = None) -> tuple[int | None, list[Notice]]:
+    """Up to when a run is counted, and the notice that says why when it is not its end time.
+
+    A run still marked RUNNING is counted up to now only while it shows signs of life (a metric logged within
+    STALE_AFTER_MS); after that, up to its last sign of life, so that a process that died without ending its run
+    does not grow a finished quarter's figures every day. One that never logged anything and started more than
+    STALE_AFTER_MS ago has no known duration (None, with the notice that says why). A finished run without an end
+    time is counted up to its last sign of life.
+    """
+    last = last_sign_of_life(record, last_point_ms)
+    if record.status in ("RUNNING", "SCHEDULED"):
+        if last is not None and now_ms - last > STALE_AFTER_MS:
+            return last, [Notice("stale_running", {"since": _utc(last)})]
+        if last is None and record.start_time is not None and now_ms - record.start_time > STALE_AFTER_MS:
+            return None, [Notice("silent_running", {"since": _utc(record.start_time)})]
+        return now_ms, [Notice("running_to_now")]
+    if record.end_time is None:
+        return last, [Notice("no_end_time")] if last is not None else []
+    return record.end_time, []
+
+
 def _hours(record: RunRecord, now_ms: int, last_point_ms: int | None) -> tuple[float | None, list[Notice]]:
-    notices: list[Notice] = []
     if record.start_time is None:
-        return None, notices
-    end = record.end_time
-    if record.status in ("RUNNING", "SCHEDULED") and last_point_ms is not None and (
-            now_ms - last_point_ms > STALE_AFTER_MS):
-        end = last_point_ms  # metrics stopped long ago: the process died without ending the run
-        notices.append(Notice("stale_running", {"hours": round((now_ms - last_point_ms) / 3.6e6, 1)}))
-    elif record.status in ("RUNNING", "SCHEDULED"):
-        end = now_ms
-        notices.append(Notice("running_to_now"))
-    elif end is None:
-        end = last_point_ms
-        if end is not None:
-            notices.append(Notice("no_end_time"))
+        return None, []
+    end, notices = counted_end(record, now_ms, last_point_ms)
     if end is None or end <= record.start_time:
         return None, notices
     return (end - record.start_time) / 3.6e6, notices
@@ -191,6 +212,9 @@ def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, 
     name = record.run_name or record.run_id[:8]
     hours, notices = _hours(record, now_ms, last_point_ms)
     if hours is None:
+        silent = [n for n in notices if n.code == "silent_running"]
+        if silent:
+            return Skipped(name, record.run_id, "silent_running", str(silent[0].params["since"]))
         return Skipped(name, record.run_id, "no_times")
     naming = _naming(config)
     key = _said(record, naming.index)
