@@ -7,7 +7,32 @@ from typing import TypeVar
 
 import click
 
+from ci_carbon.core import fields
+from ci_carbon.core.fields import THRESHOLDS, FieldRule
+
 F = TypeVar("F", bound=Callable[..., object])
+
+
+class Checked(click.ParamType):
+    """A number option judged by the core's rule (:mod:`ci_carbon.core.fields`), as the same number in a file is:
+    click's FloatRange lets 'nan' through (NaN compares false with every bound), so a NaN budget never failed."""
+
+    name = "number"
+
+    def __init__(self, rule: FieldRule):
+        self.rule = rule
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> object:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number, why = fields.check(self.rule, value)
+        else:
+            number, why = fields.parse_number(self.rule, str(value))
+        if why is not None:
+            self.fail(f"{why}.", param, ctx)
+        return number
+
+
+KG, PERCENT = Checked(THRESHOLDS["kg"]), Checked(THRESHOLDS["percent"])
 
 
 def _apply(command: F, options: list[Callable[[F], F]]) -> F:
@@ -59,16 +84,16 @@ def compare_options(command: F) -> F:
     options = [
         click.option("--base", metavar="REF", help="Compare with the merge-base of HEAD and REF (origin/main, a SHA) "
                      "in --repo: the manifest as it was there, or the MLflow runs of that commit."),
-        click.option("--budget-warn-kg", type=click.FloatRange(min=0), metavar="KG", help=f"Warn above KG {kg}."),
-        click.option("--budget-fail-kg", type=click.FloatRange(min=0), metavar="KG", help=f"Fail (exit 1) above KG "
+        click.option("--budget-warn-kg", type=KG, metavar="KG", help=f"Warn above KG {kg}."),
+        click.option("--budget-fail-kg", type=KG, metavar="KG", help=f"Fail (exit 1) above KG "
                      f"{kg}."),
-        click.option("--budget-job-warn-kg", type=click.FloatRange(min=0), metavar="KG", help=f"Warn above KG "
+        click.option("--budget-job-warn-kg", type=KG, metavar="KG", help=f"Warn above KG "
                      f"{job_kg}."),
-        click.option("--budget-job-fail-kg", type=click.FloatRange(min=0), metavar="KG", help=f"Fail above KG "
+        click.option("--budget-job-fail-kg", type=KG, metavar="KG", help=f"Fail above KG "
                      f"{job_kg}."),
-        click.option("--budget-warn-percent", type=float, metavar="PCT", help="Warn when the total rises more than "
+        click.option("--budget-warn-percent", type=PERCENT, metavar="PCT", help="Warn when the total rises more than "
                      "PCT % over the base (needs --base)."),
-        click.option("--budget-fail-percent", type=float, metavar="PCT", help="Fail when the total rises more than "
+        click.option("--budget-fail-percent", type=PERCENT, metavar="PCT", help="Fail when the total rises more than "
                      "PCT % over the base."),
         click.option("--approved", is_flag=True, help="Going over budget is approved: a failure becomes a warning."),
         click.option("--labels", metavar="A,B", help="The pull request's labels (also read from $GITHUB_EVENT_PATH); "

@@ -46,6 +46,18 @@ FIELDS: dict[str, FieldRule] = {
 }
 PLACE = ("region", "country", "state", "carbon_intensity")  # a job that names one takes none from defaults
 
+# Numbers that enter beside the job fields, by the same rules: one logged reading of a run's system metrics (a
+# reading outside these is dropped and counted), and the budget thresholds of ci-carbon.yaml and --budget-*.
+READINGS: dict[str, FieldRule] = {
+    "power_usage_watts": FieldRule("float", 0, FIELDS["power_w"].high, unit="W"),
+    "utilization_percentage": FieldRule("float", 0, 100, unit="%"),
+}
+THRESHOLDS: dict[str, FieldRule] = {
+    "kg": FieldRule("float", 0, 1e12, unit="kg CO2eq"),  # a PR's total or one job's
+    "percent": FieldRule("float", -100, 1e6, unit="percent"),  # a relative one may ask for a reduction: -5 %
+}
+_LARGEST = 1e18  # no field's range comes near; an integer beyond it is refused before float() could overflow
+
 
 def type_name(value: Any) -> str:
     """How a refused value is named in a message: never Python's repr of a container or of None."""
@@ -62,6 +74,8 @@ def type_name(value: Any) -> str:
 
 def _number(rule: FieldRule, value: Any) -> tuple[Any, str | None]:
     numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if numeric and isinstance(value, int) and abs(value) > _LARGEST:
+        return None, f"must be at most {rule.high:g} {rule.unit}, got a whole number of more than 18 digits"
     if not numeric or (rule.kind == "int" and not float(value).is_integer()):
         wanted = "a whole number" if rule.kind == "int" else "a number"
         return None, f"must be {wanted} of {rule.unit}, got {type_name(value)}"
@@ -92,9 +106,14 @@ def parse(field: str, text: str) -> tuple[Any, str | None]:
     rule = FIELDS[field]
     if rule.kind == "str":
         return check(rule, text)
+    return parse_number(rule, text)
+
+
+def parse_number(rule: FieldRule, text: str) -> tuple[Any, str | None]:
+    """A number from text by ``rule``: 'nan', 'inf' and '1e999' are text that float() accepts, and are refused."""
     try:
         number = float(text)
-    except ValueError:
+    except (ValueError, TypeError):
         return None, f"must be a number of {rule.unit}, got {type_name(text)}"
     return _number(rule, number)
 

@@ -30,3 +30,28 @@ def suggestion(options: list[str]) -> str | None:
     if not options:
         return None
     return " or ".join(f"'{o}'" for o in options)
+
+
+# Letters of other scripts drawn like Latin ones (Unicode TR39 confusables.txt, the Cyrillic and Greek letters
+# it maps to a single Latin letter): a second job named 'trаin' with a Cyrillic а is a duplicate to a reader.
+_LOOK_ALIKE = str.maketrans(
+    "аеорсухіјѕԁһӏԛԝԍАВЕКМНОРСТХЅІЈҮԌοναρτυικΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcyxijsdhlqwgABEKMHOPCTXSIJYGovaptuikABEZHIKMNOPTYX")
+
+
+def skeleton(name: str) -> str:
+    """What a name looks like: compatibility forms folded (NFKC: 'ｔｒａｉｎ' is 'train'), invisible characters
+    (zero-width, bidi controls: Unicode category Cf) dropped, look-alike letters of other scripts made Latin.
+    Two names with one skeleton cannot be told apart on screen, so they cannot both name a job."""
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKC", name)
+    visible = "".join(c for c in folded if unicodedata.category(c) != "Cf")
+    return visible.translate(_LOOK_ALIKE).strip()
+
+
+def differences(name: str) -> str:
+    """The invisible and non-ASCII characters of a name, as code points (U+200B), for a message that shows why two
+    names that look the same are not."""
+    odd = dict.fromkeys(f"U+{ord(c):04X}" for c in name if ord(c) > 127 or not c.isprintable())
+    return ", ".join(odd)

@@ -74,6 +74,7 @@ class _Hardware(NamedTuple):
     tdp_w: float
     count: int  # type: ignore[assignment]  # a field named like tuple.count
     instance: tables.Instance | None
+    nodes: int = 1  # machines of the instance type: count is the total of devices across them
 
 
 def _lookup_device(part: _Part, name: str) -> tuple[str, str, float] | None:
@@ -115,7 +116,8 @@ def _lookup_instance(part: _Part, name: str, provider: str | None) -> tables.Ins
 
 
 @cache
-def _hardware(hardware: str | None, instance_type: str | None, provider: str | None, count: int | None) -> _Part:
+def _hardware(hardware: str | None, instance_type: str | None, provider: str | None, count: int | None,
+              measured: bool = False) -> _Part:
     part = _Part()
     inst = _lookup_instance(part, instance_type, provider) if instance_type else None
     if instance_type and inst is None:
@@ -136,8 +138,26 @@ def _hardware(hardware: str | None, instance_type: str | None, provider: str | N
                                  f"({inst.device_id}); remove one of them")
         return part
     kind = tables.devices()[dev_id].kind if dev_id in tables.devices() else "cpu"
-    part.value = _Hardware(label, dev_id, kind, tdp, count or (inst.device_count if inst else 1), inst)
+    nodes = _nodes(part, inst, count, measured) if inst is not None else 1
+    if nodes is None:
+        return part
+    part.value = _Hardware(label, dev_id, kind, tdp, count or (inst.device_count if inst else 1), inst, nodes)
     return part
+
+
+def _nodes(part: _Part, inst: tables.Instance, count: int | None, measured: bool) -> int | None:
+    """Machines of ``inst`` a job uses. With an instance type, ``count`` is the total of devices across nodes
+    (docs/design.md): 16 on an 8-GPU type is two nodes, 12 is no whole number of them. A run that logged power for
+    fewer devices than its machine has used part of one machine: that is measured, not a mistake."""
+    per_node = inst.device_count
+    if count is None or per_node <= 0:
+        return 1
+    if count % per_node and not measured:
+        part.problem("count", f"{inst.instance_type} has {per_node} devices per node; with instance_type, count is "
+                              f"the total across nodes, a multiple of {per_node} ({per_node}, {2 * per_node}, …), "
+                              f"got {count}")
+        return None
+    return max(1, -(-count // per_node))
 
 
 @cache
@@ -162,8 +182,11 @@ def _power_method(measured: bool, reported: bool, utilization: float | None) -> 
 
 @cache
 def _host(cpu_name: str | None, cpu_count: float | None, memory_gb: float | None, inst: tables.Instance | None,
-          kind: str) -> _Part:
-    """(CPU W, memory W). Instance vCPUs are hardware threads; a user's cpu_count is cores (Green Algorithms)."""
+          kind: str, nodes: int = 1) -> _Part:
+    """(CPU W, memory W). Instance vCPUs are hardware threads; a user's cpu_count is cores (Green Algorithms).
+
+    An instance's CPUs and memory are per node, so a job on ``nodes`` machines has that many of each; a user's own
+    cpu_count and memory_gb are the job's, as written."""
     part = _Part(value=(0.0, 0.0))
     cpu_name = cpu_name or (inst.cpu_id if inst and inst.cpu_id else None)
     cpu_id = tables.cpu_index().get(normalise(cpu_name)) if cpu_name else None
@@ -176,13 +199,13 @@ def _host(cpu_name: str | None, cpu_count: float | None, memory_gb: float | None
     if cpu_count is not None:
         cpu_w = cpu_count * cpu.w_per_core
     elif inst is not None:
-        cpu_w = inst.vcpus * cpu.tdp_w / cpu.threads
+        cpu_w = inst.vcpus * cpu.tdp_w / cpu.threads * nodes
     elif kind != "cpu":
         part.guessed.append("cpu")
     if cpu_w:
         part.factors += [Factor("cpu_tdp", cpu.name, cpu.tdp_w, "W", cpu.source, cpu.year),
                          Factor("cpu_cores", cpu.name, cpu.cores, "cores", cpu.source, cpu.year)]
-    memory_gb = memory_gb if memory_gb is not None else (inst.memory_gb if inst else 0.0)
+    memory_gb = memory_gb if memory_gb is not None else (inst.memory_gb * nodes if inst else 0.0)
     mem_w = 0.0
     if memory_gb:
         per_gb = const("memory_w_per_gb")
@@ -405,13 +428,14 @@ def _shape(hardware: str | None, instance_type: str | None, provider: str | None
            assumed: tuple[str, ...]) -> _Shape:
     """Resolve the parts of every job that says the same things once: a store's 100,000 runs have a few hundred."""
     job = _Part()
-    hw: _Hardware | None = job.take(_hardware(hardware, instance_type, provider, count))
+    hw: _Hardware | None = job.take(_hardware(hardware, instance_type, provider, count, measured))
     implied = hw.instance.provider if hw and hw.instance else None
     site: _Site | None = job.take(_site(provider, region, country, state, carbon_intensity, pue, implied, file))
     if job.problems or hw is None or site is None:
         return _Shape(tuple(job.problems), hw, site, "", Bounds(), None, 0.0, 0.0, 0.0, (), (), ())
     method, power_bounds, tdp_share = job.take(_power_method(measured, reported_power or total_energy, utilization))
-    cpu_w, mem_w = (0.0, 0.0) if total_energy else job.take(_host(cpu, cpu_count, memory_gb, hw.instance, hw.kind))
+    cpu_w, mem_w = (0.0, 0.0) if total_energy else job.take(_host(cpu, cpu_count, memory_gb, hw.instance, hw.kind,
+                                                                      hw.nodes))
     embodied = job.take(_embodied(hw.device_id, hw.kind))
     guessed = tuple(dict.fromkeys([*job.guessed, *(f"default_{f}" for f in assumed)]))
     notices = (*job.notices, *(Notice(f"guessed_{code}") for code in guessed

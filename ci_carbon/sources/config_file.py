@@ -6,11 +6,11 @@ its file and line.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 
-from ci_carbon.core.fields import FIELDS
+from ci_carbon.core import fields
+from ci_carbon.core.fields import FIELDS, THRESHOLDS
 from ci_carbon.core.model import EMPTY
 from ci_carbon.core.names import nearest
 from ci_carbon.core.settings import (
@@ -66,16 +66,11 @@ def _mlflow(item: Located, out: Problems) -> MlflowConfig:
 
 
 def _threshold(key: str, item: Located, out: Problems) -> float | None:
-    """A finite number; kg thresholds are not negative (a relative one may ask for a reduction: -5 %)."""
-    value = item.value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        unit = "kg CO2eq" if key in BUDGET_KG else "percent"
-        out.add(item.line, f"budget.{key}", f"must be a number of {unit}, got {value!r}")
-        return None
-    if key in BUDGET_KG and value < 0:
-        out.add(item.line, f"budget.{key}", f"must be at least 0 kg CO2eq, got {value:g}")
-        return None
-    return float(value)
+    """A threshold by the core's rule (:data:`~ci_carbon.core.fields.THRESHOLDS`), as --budget-* reads it."""
+    value, why = fields.check(THRESHOLDS["kg" if key in BUDGET_KG else "percent"], item.value)
+    if why is not None:
+        out.add(item.line, f"budget.{key}", why)
+    return value
 
 
 def _budget(item: Located, out: Problems) -> BudgetConfig:

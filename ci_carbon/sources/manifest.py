@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from ci_carbon.core.fields import applicable_defaults, type_name
 from ci_carbon.core.model import Chunk, JobSpec, Origin
-from ci_carbon.core.names import nearest
+from ci_carbon.core.names import differences, nearest, skeleton
 from ci_carbon.core.report import SourceInfo
 from ci_carbon.errors import InputProblem
 from ci_carbon.sources import yaml_tree
@@ -90,6 +90,15 @@ def _top(path: str, root: Located | None, out: Problems) -> tuple[dict[str, Loca
     return defaults, jobs.value
 
 
+def _duplicate(name: str, earlier: str, line: int) -> str:
+    """The message for a second job of one name, or of one that looks the same (see core.names.skeleton)."""
+    if name == earlier:
+        return f"duplicate job name '{name}' (first on line {line}); names must be unique"
+    odd = differences(name) or differences(earlier)
+    return (f"job name '{name}' looks the same as '{earlier}' (line {line}) but differs in invisible or look-alike "
+            f"characters ({odd}); names must be unique, so rename one in plain letters")
+
+
 def read(path: str, text: str | None = None) -> tuple[list[JobSpec], list[InputProblem]]:
     """The well-formed jobs of the manifest at ``path`` (or of ``text``, named ``path``: a manifest as it was at a
     pull request's base) and every problem found in the others.
@@ -101,17 +110,16 @@ def read(path: str, text: str | None = None) -> tuple[list[JobSpec], list[InputP
     specs: list[JobSpec] = []
     if top is not None:
         defaults, items = top
-        first_line: dict[str, int] = {}
+        first: dict[str, tuple[str, int]] = {}  # a name's skeleton → (the name, its line)
         for index, item in enumerate(items):
             spec = _job(path, index, item, defaults, out)
             if spec is None:
                 continue
-            if spec.name in first_line:
-                out.add(spec.origin.line_of("name"), f"jobs[{index}].name",
-                        f"duplicate job name '{spec.name}' (first on line {first_line[spec.name]}); names must be "
-                        "unique")
+            seen = first.get(skeleton(spec.name))
+            if seen is not None:
+                out.add(spec.origin.line_of("name"), f"jobs[{index}].name", _duplicate(spec.name, *seen))
                 continue
-            first_line[spec.name] = spec.origin.line_of("name") or 0
+            first[skeleton(spec.name)] = (spec.name, spec.origin.line_of("name") or 0)
             specs.append(spec)
     return specs, out.items
 

@@ -38,7 +38,15 @@ def _record(run: Any, experiment_name: str) -> RunRecord:
         start_time=info.start_time, end_time=info.end_time, user_id=info.user_id or "",
         tags=dict(data.tags), params=dict(data.params),
         metrics={k: math.nan if v != v else v for k, v in data.metrics.items()},  # one NaN object: records compare
+        last_metric_ms=_last_metric_ms(data),
     )
+
+
+def _last_metric_ms(data: Any) -> int | None:
+    """The newest timestamp among a run's latest metric values: search_runs returns each key's latest value as a
+    Metric with its timestamp, kept only in RunData's list of Metric objects (``data.metrics`` is key → value)."""
+    stamps = [m.timestamp for m in getattr(data, "_metric_objs", ()) if m.timestamp is not None]
+    return int(max(stamps)) if stamps else None
 
 
 class ClientReader:

@@ -22,7 +22,7 @@ from ci_carbon.core.settings import MlflowConfig
 from ci_carbon.redact import redact
 from ci_carbon.sources.mlflow import require_mlflow, sql_uri
 from ci_carbon.sources.mlflow.codecarbon_artifact import names_codecarbon, with_artifact
-from ci_carbon.sources.mlflow.mapping import Owner, param_key, to_spec
+from ci_carbon.sources.mlflow.mapping import Owner, counted_end, param_key, to_spec
 from ci_carbon.sources.mlflow.owners import owners
 from ci_carbon.sources.mlflow.power import Measured, history_keys, measure
 from ci_carbon.sources.mlflow.records import MetricPoint, RunReader, RunRecord, Selection
@@ -125,13 +125,13 @@ def _convert(reader: RunReader, records: list[RunRecord], parents: set[str] | fr
     skipped: list[Skipped] = []
     for record in records:
         history = histories.get(record.run_id, {})
-        end = record.end_time if record.end_time is not None else now_ms
+        last_point = max((points[-1].timestamp for points in history.values() if points), default=None)
+        end = counted_end(record, now_ms, last_point)[0] or now_ms  # the power is integrated as the hours count
         measured = annotated.get(record.run_id) or (
             measure(history, record.start_time, end) if history and record.start_time else None)
         if record.run_id in parents and measured is None:
             skipped.append(Skipped(record.run_name or record.run_id[:8], record.run_id, "parent"))
             continue
-        last_point = max((points[-1].timestamp for points in history.values() if points), default=None)
         parent = record.tags.get(PARENT_TAG)
         result = to_spec(record, config, measured, now_ms, last_point, sweeps.get(record.run_id, ""), uri,
                          keys[record.run_id], inherited.get(parent) if parent else None)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import NamedTuple
 
+from ci_carbon.core import fields as rules
 from ci_carbon.core.fields import FIELDS, applicable_defaults
 from ci_carbon.core.model import JobSpec, Notice, Origin, Skipped
 from ci_carbon.core.settings import MlflowConfig
@@ -43,7 +45,7 @@ ENERGY_METRICS.update({f"codecarbon/{k}": v for k, v in tuple(ENERGY_METRICS.ite
 PLAUSIBLE_W_PER_DEVICE = (1.0, 3000.0)  # a reported energy implying an average outside this is a unit mistake
 NOT_PARAMS = ("seed", "random_seed", "run_name")  # differ between trials without making them different trials
 FIELD_SETS_KEPT = 10_000  # distinct things runs say, remembered (a store where every run differs stays bounded)
-STALE_AFTER_MS = 3_600_000  # a running run that logged nothing for an hour is counted to its last metric
+STALE_AFTER_MS = 3_600_000  # a running run that logged nothing for an hour is counted to its last sign of life
 
 
 def _names(field: str, config: MlflowConfig) -> tuple[str, ...]:
@@ -100,20 +102,25 @@ def _found(said: tuple[tuple, tuple],
 
 
 def _fields(found: tuple[tuple[str, str, str], ...],
-            config: MlflowConfig) -> tuple[dict[str, object], tuple[Notice, ...], tuple[str, ...]]:
-    """The typed fields a run says, the notices about values that are not, and the defaults it takes."""
-    fields: dict[str, object] = {}
-    notices: list[Notice] = []
+            config: MlflowConfig) -> tuple[dict[str, object], tuple[str, ...], tuple[str, ...]]:
+    """The typed fields a run says, why any value it says is refused, and the defaults it takes.
+
+    Each value is judged by the manifest's own rule (:func:`ci_carbon.core.fields.parse`): a ``cpu_count`` of
+    '1e308' or a PUE of 0.001 is as impossible in a run's params as in a manifest, and makes the run not estimated
+    (with the reason), never a figure.
+    """
+    typed: dict[str, object] = {}
+    refused: list[str] = []
     for field, found_name, text in found:
-        value = _typed(field, text)
-        if value is None:
-            notices.append(Notice("bad_value", {"name": found_name, "value": text}))
+        value, why = rules.parse(field, text)
+        if why is None:
+            typed[field] = value
         else:
-            fields[field] = value
-    defaults = applicable_defaults(fields, dict(config.defaults))
-    assumed = tuple(f for f in defaults if f not in fields and f in LOOKED_UP)
-    fields.update({f: defaults[f] for f in assumed})
-    return fields, tuple(notices), assumed
+            refused.append(f"{found_name} '{text}' {why}")
+    defaults = applicable_defaults(typed, dict(config.defaults))
+    assumed = tuple(f for f in defaults if f not in typed and f in LOOKED_UP)
+    typed.update({f: defaults[f] for f in assumed})
+    return typed, tuple(refused), assumed
 
 
 def _lookup(record: RunRecord, names: tuple[str, ...]) -> tuple[str, str] | None:
@@ -123,19 +130,6 @@ def _lookup(record: RunRecord, names: tuple[str, ...]) -> tuple[str, str] | None
             if value not in (None, ""):
                 return name, str(value).strip()
     return None
-
-
-def _typed(field: str, text: str) -> object | None:
-    kind = FIELDS[field].kind
-    if kind == "str":
-        return text
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    if not math.isfinite(number) or number <= 0 or (kind == "int" and not number.is_integer()):
-        return None
-    return int(number) if kind == "int" else number
 
 
 _NOT_PARAMS = frozenset(NOT_PARAMS)
@@ -157,22 +151,42 @@ def param_key(record: RunRecord) -> str:
     return format(hash((record.experiment_id, items)) & 0xFFFFFFFFFFFFFFFF, "016x") if items else ""
 
 
+def last_sign_of_life(record: RunRecord, last_point_ms: int | None = None) -> int | None:
+    """The newest timestamp a run left: among its latest metric values of any key (loss, step time, not only
+    power), and the last point of its power histories; None when it logged nothing."""
+    stamps = [t for t in (record.last_metric_ms, last_point_ms) if t is not None]
+    return max(stamps) if stamps else None
+
+
+def _utc(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def counted_end(record: RunRecord, now_ms: int, last_point_ms: int | None = None) -> tuple[int | None, list[Notice]]:
+    """Up to when a run is counted, and the notice that says why when it is not its end time.
+
+    A run still marked RUNNING is counted up to now only while it shows signs of life (a metric logged within
+    STALE_AFTER_MS); after that, up to its last sign of life, so that a process that died without ending its run
+    does not grow a finished quarter's figures every day. One that never logged anything and started more than
+    STALE_AFTER_MS ago has no known duration (None, with the notice that says why). A finished run without an end
+    time is counted up to its last sign of life.
+    """
+    last = last_sign_of_life(record, last_point_ms)
+    if record.status in ("RUNNING", "SCHEDULED"):
+        if last is not None and now_ms - last > STALE_AFTER_MS:
+            return last, [Notice("stale_running", {"since": _utc(last)})]
+        if last is None and record.start_time is not None and now_ms - record.start_time > STALE_AFTER_MS:
+            return None, [Notice("silent_running", {"since": _utc(record.start_time)})]
+        return now_ms, [Notice("running_to_now")]
+    if record.end_time is None:
+        return last, [Notice("no_end_time")] if last is not None else []
+    return record.end_time, []
+
+
 def _hours(record: RunRecord, now_ms: int, last_point_ms: int | None) -> tuple[float | None, list[Notice]]:
-    notices: list[Notice] = []
     if record.start_time is None:
-        return None, notices
-    end = record.end_time
-    if record.status in ("RUNNING", "SCHEDULED") and last_point_ms is not None and (
-            now_ms - last_point_ms > STALE_AFTER_MS):
-        end = last_point_ms  # metrics stopped long ago: the process died without ending the run
-        notices.append(Notice("stale_running", {"hours": round((now_ms - last_point_ms) / 3.6e6, 1)}))
-    elif record.status in ("RUNNING", "SCHEDULED"):
-        end = now_ms
-        notices.append(Notice("running_to_now"))
-    elif end is None:
-        end = last_point_ms
-        if end is not None:
-            notices.append(Notice("no_end_time"))
+        return None, []
+    end, notices = counted_end(record, now_ms, last_point_ms)
     if end is None or end <= record.start_time:
         return None, notices
     return (end - record.start_time) / 3.6e6, notices
@@ -214,6 +228,9 @@ def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, 
     name = record.run_name or record.run_id[:8]
     hours, notices = _hours(record, now_ms, last_point_ms)
     if hours is None:
+        silent = [n for n in notices if n.code == "silent_running"]
+        if silent:
+            return Skipped(name, record.run_id, "silent_running", str(silent[0].params["since"]))
         return Skipped(name, record.run_id, "no_times")
     naming = _naming(config)
     key = _said(record, naming.index)
@@ -222,12 +239,18 @@ def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, 
         if len(naming.fields) >= FIELD_SETS_KEPT:
             naming.fields.clear()
         said = naming.fields[key] = _fields(_found(key, naming.index), config)
-    fields, bad, assumed = said
-    fields = dict(fields)
-    notices.extend(bad)
+    typed, refused, assumed = said
+    if refused:
+        return Skipped(name, record.run_id, "bad_value", "; ".join(refused))
+    fields = dict(typed)
     if "hardware" not in fields and "instance_type" not in fields:
         return Skipped(name, record.run_id, "no_hardware")
     if measured is not None:
+        _, why = rules.check(FIELDS["power_w"], measured.mean_power_w)
+        if why is not None:
+            dropped = (f" (after leaving out {measured.dropped} impossible readings, outside 0–"
+                       f"{FIELDS['power_w'].high:g} W)") if measured.dropped else ""
+            return Skipped(name, record.run_id, "bad_value", f"logged power per device {why}{dropped}")
         if "count" in fields and fields["count"] != measured.devices:
             notices.append(Notice("count_from_metrics", {"said": fields["count"], "logged": measured.devices}))
         fields["count"] = measured.devices

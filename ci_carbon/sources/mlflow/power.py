@@ -18,6 +18,7 @@ from itertools import pairwise
 from statistics import median
 from typing import NamedTuple
 
+from ci_carbon.core.fields import READINGS, FieldRule
 from ci_carbon.sources.mlflow.records import MetricPoint
 
 GAP_FACTOR = 3.0  # a step over 3 logging intervals is a gap
@@ -31,7 +32,7 @@ class Integral(NamedTuple):
     value_seconds: float  # Σ value × seconds (W·s for power)
     seconds: float  # the time the points cover
     gaps: tuple[tuple[int, int], ...]  # (from ms, to ms) not covered
-    dropped: int  # points left out: NaN, infinite or negative
+    dropped: int  # points left out: outside the reading's rule (NaN, infinite, negative, impossibly high)
 
 
 def device_keys(metric_keys: Iterable[str], what: str = "power_usage_watts") -> dict[tuple[str, int], str]:
@@ -53,9 +54,15 @@ def history_keys(metric_keys: tuple[str, ...]) -> tuple[str, ...]:
                          *device_keys(metric_keys, "utilization_percentage").values())))
 
 
-def integrate(points: Sequence[MetricPoint], start_ms: int, end_ms: int) -> Integral:
-    """Integrate a window-mean series over [start_ms, end_ms]; see the module docstring for the rule."""
-    clean = sorted((p for p in points if math.isfinite(p.value) and p.value >= 0), key=lambda p: p.timestamp)
+def integrate(points: Sequence[MetricPoint], start_ms: int, end_ms: int,
+              rule: FieldRule = READINGS["power_usage_watts"]) -> Integral:
+    """Integrate a window-mean series over [start_ms, end_ms]; see the module docstring for the rule.
+
+    A reading outside ``rule`` (the core's range for one reading) is dropped and counted: MLflow stores an infinite
+    value as 1.8e308, which would otherwise make the run's energy infinite, and every total with it.
+    """
+    low, high = rule.low or 0.0, rule.high if rule.high is not None else math.inf
+    clean = sorted((p for p in points if low <= p.value <= high), key=lambda p: p.timestamp)
     dropped = len(points) - len(clean)
     if not clean:
         return Integral(0.0, 0.0, (), dropped)
@@ -92,7 +99,11 @@ class Measured(NamedTuple):
 
 
 def measure(histories: Mapping[str, Sequence[MetricPoint]], start_ms: int, end_ms: int) -> Measured | None:
-    """Integrate every GPU's power (and utilisation) history of one run; None when no power was logged."""
+    """Integrate every GPU's power (and utilisation) history of one run; None when no power was logged.
+
+    A mean power of 0 W (every reading 0, or every one dropped) is returned as such: the caller refuses it by the
+    power field's rule, so the run is listed as not estimated rather than counted as 0 kWh or guessed at TDP.
+    """
     power = device_keys(histories)
     if not power:
         return None
@@ -104,10 +115,10 @@ def measure(histories: Mapping[str, Sequence[MetricPoint]], start_ms: int, end_m
         seconds += part.seconds
         gap_s += sum(b - a for a, b in part.gaps) / 1000.0
         dropped += part.dropped
-    if seconds <= 0:
-        return None
+    if seconds <= 0:  # every reading dropped: measured, but nothing usable (the run says why; no TDP guess)
+        return Measured(len(power), 0.0, 0.0, None, 0.0, dropped) if dropped else None
     util_keys = device_keys(histories, "utilization_percentage").values()
-    util_parts = [integrate(histories[k], start_ms, end_ms) for k in util_keys]
+    util_parts = [integrate(histories[k], start_ms, end_ms, READINGS["utilization_percentage"]) for k in util_keys]
     util_s = sum(p.seconds for p in util_parts)
     utilization = sum(p.value_seconds for p in util_parts) / util_s / 100.0 if util_s else None
     return Measured(len(power), energy_ws / 3.6e6, energy_ws / seconds, utilization, gap_s / len(power), dropped)

@@ -25,6 +25,9 @@ class RunRecord(NamedTuple):
     tags: Mapping[str, str]
     params: Mapping[str, str]
     metrics: Mapping[str, float]  # the latest value of each metric key (MLflow's latest_metrics)
+    # the newest timestamp (ms) among those latest values, of any key: the run's last sign of life, up to which a
+    # run still marked RUNNING long after it went silent is counted (mapping._hours); None: it logged no metric
+    last_metric_ms: int | None = None
 
 
 class MetricPoint(NamedTuple):

@@ -400,7 +400,7 @@ class SqlReader:
         ids = [row[0] for row in page]
         tags = self._children(ids, "tags", "COALESCE(c.value, '')")
         params = self._children(ids, "params", "c.value")
-        metrics = self._latest_metrics(ids)
+        metrics, last = self._latest_metrics(ids)
         records = []
         for run_id, name, user_id, status, start, end, stage, experiment_id in page:
             experiment = experiments.get(int(experiment_id)) if experiment_id is not None else None
@@ -412,7 +412,7 @@ class SqlReader:
                 # as MLflow's SqlRun.to_mlflow_entity: an empty name falls back to the mlflow.runName tag
                 run_name=name or run_tags.get(RUN_NAME_TAG) or "", status=status or "",
                 lifecycle_stage=stage or "", start_time=start, end_time=end, user_id=user_id or "",
-                tags=run_tags, params=params[run_id], metrics=metrics[run_id]))
+                tags=run_tags, params=params[run_id], metrics=metrics[run_id], last_metric_ms=last.get(run_id)))
         return records
 
     def _children(self, ids: list[str], table: str, value: str) -> dict[str, dict[str, str]]:
@@ -438,14 +438,18 @@ class SqlReader:
                 found[run_id][key] = text
         return found
 
-    def _latest_metrics(self, ids: list[str]) -> dict[str, dict[str, float]]:
-        """run id → {key: latest value}; rows flagged is_nan hold 0 and read as NaN, as MLflow returns them."""
+    def _latest_metrics(self, ids: list[str]) -> tuple[dict[str, dict[str, float]], dict[str, int]]:
+        """run id → {key: latest value}, and run id → the newest timestamp among them (its last sign of life);
+        rows flagged is_nan hold 0 and read as NaN, as MLflow returns them."""
         found: dict[str, dict[str, float]] = {run_id: {} for run_id in ids}
-        sql = "SELECT m.run_uuid, m.key, m.value, m.is_nan FROM latest_metrics m WHERE m.run_uuid IN ({})"
+        last: dict[str, int] = {}
+        sql = "SELECT m.run_uuid, m.key, m.value, m.is_nan, m.timestamp FROM latest_metrics m WHERE m.run_uuid IN ({})"
         for chunk in _chunks(ids, IN_CHUNK):
-            for run_id, key, value, is_nan in self._database.rows(sql.format(_marks(chunk)), chunk):
+            for run_id, key, value, is_nan, timestamp in self._database.rows(sql.format(_marks(chunk)), chunk):
                 found[run_id][key] = NAN if is_nan else float(value)
-        return found
+                if timestamp is not None and (run_id not in last or timestamp > last[run_id]):
+                    last[run_id] = int(timestamp)
+        return found, last
 
     def histories(self, run_ids: Iterable[str], keys: Iterable[str]) -> dict[tuple[str, str], list[MetricPoint]]:
         """Full histories of ``keys`` for ``run_ids``, points ordered as MLflow's get_metric_history orders them

@@ -102,7 +102,8 @@ def _to_record(run, experiment_names: Mapping[str, str]) -> RunRecord:
                      experiment_name=experiment_names[info.experiment_id], run_name=info.run_name,
                      status=info.status, lifecycle_stage=info.lifecycle_stage, start_time=info.start_time,
                      end_time=info.end_time, user_id=info.user_id, tags=dict(data.tags), params=dict(data.params),
-                     metrics=dict(data.metrics))
+                     metrics=dict(data.metrics),
+                     last_metric_ms=max((m.timestamp for m in data._metric_objs), default=None))
 
 
 def _client_records(client: MlflowClient, experiment_ids: Iterable[str]) -> list[RunRecord]:
