@@ -58,7 +58,8 @@ class _Naming(NamedTuple):
 
     config: MlflowConfig
     index: dict[str, tuple[tuple[str, int], ...]]  # type: ignore[assignment]  # a field named like tuple.index
-    fields: dict[tuple[tuple, tuple], tuple[dict[str, object], tuple[Notice, ...], tuple[str, ...]]]
+    # each: (typed fields, refused values, assumed fields)
+    fields: dict[tuple[tuple, tuple], tuple[dict[str, object], tuple[str, ...], tuple[str, ...]]]
 
 
 _NAMINGS: dict[int, _Naming] = {}
