@@ -71,7 +71,7 @@ def cpu_power(cpu: str | None, cpu_count: float | None, memory_gb: float | None,
         rel = _constant("power_relative_uncertainty_utilization")
         factors.append(_cfactor(rel))
         method, share = ("measured" if measured else "tdp"), utilization
-        bounds = Bounds(1 - rel.value, min(1 + rel.value, 1 / utilization))
+        bounds = Bounds(1 - rel.value, min(1 + rel.value, 1 / utilization) if utilization > 0 else 1 + rel.value)
     else:
         low = _constant("host_power_fraction_low")
         factors.append(_cfactor(low))

@@ -485,7 +485,8 @@ def resolve(spec: JobSpec) -> Job:
     return Job(
         spec=spec, hardware=hw.label, device_id=hw.device_id, device_kind=hw.kind, count=hw.count, hours=hours,
         device_hours=device_hours, runs=spec.runs, device_power_w=power_w, method=shape.method,
-        power_bounds=shape.power_bounds, cpu_power_w=shape.cpu_w, memory_power_w=shape.mem_w,
+        power_bounds=shape.power_bounds, memory_power_w=shape.mem_w,
+        cpu_power_w=shape.cpu_w * (spec.cpu_utilization if spec.cpu_utilization is not None else 1.0),
         host_bounds=_host_bounds(), pue=site.pue, pue_bounds=site.pue_bounds,
         carbon_intensity=place.intensity, intensity_bounds=place.intensity_bounds, location=place.label,
         provider=site.provider, region=place.region, country=place.country, continent=place.continent,

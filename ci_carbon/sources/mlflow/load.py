@@ -23,7 +23,7 @@ from ci_carbon.redact import redact
 from ci_carbon.sources.mlflow import require_mlflow, sql_uri
 from ci_carbon.sources.mlflow.mapping import Owner, param_key, to_spec
 from ci_carbon.sources.mlflow.owners import owners
-from ci_carbon.sources.mlflow.power import Measured, history_keys, measure
+from ci_carbon.sources.mlflow.power import Measured, history_keys, measure, measure_host
 from ci_carbon.sources.mlflow.records import MetricPoint, RunReader, RunRecord, Selection
 
 SQL_SCHEMES = ("sqlite:", "postgresql", "mysql", "mssql")
@@ -132,8 +132,9 @@ def _convert(reader: RunReader, records: list[RunRecord], parents: set[str] | fr
             continue
         last_point = max((points[-1].timestamp for points in history.values() if points), default=None)
         parent = record.tags.get(PARENT_TAG)
+        host = measure_host(history, record.start_time, end) if history and record.start_time else None
         result = to_spec(record, config, measured, now_ms, last_point, sweeps.get(record.run_id, ""), uri,
-                         keys[record.run_id], inherited.get(parent) if parent else None)
+                         keys[record.run_id], inherited.get(parent) if parent else None, host)
         (skipped if isinstance(result, Skipped) else specs).append(result)  # type: ignore[arg-type]
     return specs, skipped
 
