@@ -151,7 +151,7 @@ class Skipped(NamedTuple):
 
     name: str
     id: str
-    code: str  # parent | no_times | no_hardware | unresolved | …
+    code: str  # parent | no_times | no_hardware | no_accelerator | unresolved | …
     detail: str = ""
 
 

@@ -210,12 +210,14 @@ def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, 
     fields, bad, assumed = said
     fields = dict(fields)
     notices.extend(bad)
+    dropped = False
     if config.defaults_apply_to != "all" and not _shows_accelerator(record, measured, fields, assumed):
-        fields, assumed = _without_accelerator_defaults(fields, assumed)
+        fields, kept = _without_accelerator_defaults(fields, assumed)
+        dropped, assumed = kept != assumed, kept
     cpu_only: dict[str, object] = {}
     if "hardware" not in fields and "instance_type" not in fields:
         if host is None or host.cpu_utilization is None or measured is not None:
-            return Skipped(name, record.run_id, "no_hardware")
+            return Skipped(name, record.run_id, "no_accelerator" if dropped else "no_hardware")
         cpu_only = _cpu_only_fields(host, fields)
     if measured is not None:
         if "count" in fields and fields["count"] != measured.devices:
