@@ -28,7 +28,8 @@ def test_demo_summary_a_lead_could_paste(demo_db):
     headline = text.splitlines()[0]
     assert re.fullmatch(r"## 🌱 Training carbon footprint, 2026-Q3: \*\*[\d.]+ kg CO2eq\*\* \([\d.]+ kg – [\d.]+ kg\)",
                         headline), headline
-    assert "27 runs on " in text  # notebook-exploration shows no accelerator: not the default A100 (issue 12) and "against 2026-Q2" in text
+    # 27: notebook-exploration shows no accelerator, so it is not the config's default A100 (issue 12)
+    assert "27 runs on " in text and "against 2026-Q2" in text
     teams = re.findall(r"^\| (nlp|recsys|vision|speech) \| (\d+) \|", text.split("### By team")[1], re.M)
     assert [t for t, _ in teams] == ["nlp", "recsys", "vision", "speech"]  # largest first
     assert sum(int(n) for _, n in teams) == 27
