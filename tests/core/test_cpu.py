@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
+import jsonschema
 import pytest
 
 from ci_carbon.core.estimate import estimate
 from ci_carbon.core.model import JobSpec, Origin
 from ci_carbon.core.resolve import resolve
 from ci_carbon.errors import InputError
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 
 def job(**fields) -> JobSpec:
@@ -86,3 +89,15 @@ def test_manifest_cpu_only_job_is_estimated(manifest):
     assert row["emissions_kg"] == pytest.approx(0.0258625, abs=1e-6)  # JSON keeps 6 decimals
     assert (row["count"], row["device_hours"], row["method"]) == (0, 0.0, "tdp")
     assert report["totals"]["jobs"] == 1
+    schema = json.loads((ROOT / "schemas" / "report-v1.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(report, schema)  # count 0 and device_hours 0 are allowed for a CPU-only job
+
+
+def test_gpu_run_host_cpu_share_uses_logged_cpu_utilization():
+    # p4d.24xlarge: 96 vCPUs of a 2 × 48-thread Xeon Platinum 8275CL (240 W): 96 × 240 / 48 = 480 W at full load
+    full = resolve(JobSpec(name="g", origin=Origin("m", 1), hours=1.0, instance_type="p4d.24xlarge",
+                           region="us-east-1"))
+    logged = resolve(JobSpec(name="g", origin=Origin("m", 1), hours=1.0, instance_type="p4d.24xlarge",
+                             region="us-east-1", cpu_utilization=0.25))
+    assert logged.cpu_power_w == pytest.approx(full.cpu_power_w * 0.25)
+    assert logged.device_power_w == full.device_power_w and logged.memory_power_w == full.memory_power_w
