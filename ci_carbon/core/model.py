@@ -67,6 +67,7 @@ class JobSpec(NamedTuple):
     # what a source measured or knows beyond the manifest's fields
     reported_energy_kwh: float | None = None  # IT energy a tool reported (CodeCarbon's energy_consumed)
     gpu_utilization: float | None = None  # measured time-weighted mean, 0..1 (advice: idle devices)
+    cpu_utilization: float | None = None  # measured time-weighted mean of the host's CPUs, 0..1 (core/cpu.py)
     experiment: str = ""
     sweep: str = ""  # jobs of one hyper-parameter search share this key
     param_key: str = ""  # identical parameter sets share this key (advice: duplicates)
@@ -150,7 +151,7 @@ class Skipped(NamedTuple):
 
     name: str
     id: str
-    code: str  # parent | no_times | no_hardware | unresolved | …
+    code: str  # parent | no_times | no_hardware | no_accelerator | unresolved | …
     detail: str = ""
 
 

@@ -16,6 +16,7 @@ from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 from ci_carbon.core import tables
+from ci_carbon.core.cpu import cpu_power, is_cpu_only
 from ci_carbon.core.model import Bounds, Factor, Job, JobSpec, Notice
 from ci_carbon.core.names import nearest, normalise, suggestion
 from ci_carbon.errors import InputError, InputProblem
@@ -454,8 +455,39 @@ def _durations(hours: float | None, device_hours: float | None, count: int) -> t
     return hours * count, hours
 
 
+def _cpu_only(spec: JobSpec) -> Job:
+    """A job without accelerators: no device, its CPUs and memory as the host (core/cpu.py says how)."""
+    power = cpu_power(spec.cpu, spec.cpu_count, spec.memory_gb,
+                      spec.cpu_utilization if spec.cpu_utilization is not None else spec.utilization,
+                      spec.cpu_utilization is not None)
+    part = _Part()
+    site: _Site | None = part.take(_site(spec.provider, spec.region, spec.country, spec.state,
+                                         spec.carbon_intensity, spec.pue, None, spec.origin.file))
+    problems = [*power.problems, *part.problems]
+    if spec.hours is None:
+        problems.append(("hours", "a CPU-only job needs hours (it has no device-hours)", []))
+    if problems or site is None or spec.hours is None:
+        raise InputError(_located(spec, problems))
+    guessed = tuple(dict.fromkeys([*power.guessed, *part.guessed, *(f"default_{f}" for f in spec.assumed)]))
+    notices = (*spec.notices, Notice("cpu_only", {"cpu": power.label, "method": power.method}), *part.notices,
+               *(Notice(f"guessed_{code}") for code in guessed if code[:8] != "default_"),
+               *(Notice("assumed_default", {"field": f}) for f in spec.assumed))
+    place = site.place
+    return Job(
+        spec=spec, hardware=power.label, device_id=None, device_kind="cpu", count=0, hours=spec.hours,
+        device_hours=0.0, runs=spec.runs, device_power_w=0.0, method=power.method, power_bounds=power.bounds,
+        cpu_power_w=power.cpu_w, memory_power_w=power.memory_w, host_bounds=power.bounds, pue=site.pue,
+        pue_bounds=site.pue_bounds, carbon_intensity=place.intensity, intensity_bounds=place.intensity_bounds,
+        location=place.label, provider=site.provider, region=place.region, country=place.country,
+        continent=place.continent, renewable_matching=site.matching, embodied_kg_per_device_hour=0.0,
+        factors=(*power.factors, *part.factors), notices=notices, guessed=guessed,
+    )
+
+
 def resolve(spec: JobSpec) -> Job:
     """Choose every factor for one job; raise InputError listing every problem found in it."""
+    if is_cpu_only(spec):
+        return _cpu_only(spec)
     total_energy = spec.reported_energy_kwh is not None  # a tool measured the whole machine: no host on top
     shape = _shape(spec.hardware, spec.instance_type, spec.provider, spec.count, spec.region, spec.country,
                    spec.state, spec.carbon_intensity, spec.pue, spec.origin.file, spec.measured_power_w is not None,
@@ -477,7 +509,8 @@ def resolve(spec: JobSpec) -> Job:
     return Job(
         spec=spec, hardware=hw.label, device_id=hw.device_id, device_kind=hw.kind, count=hw.count, hours=hours,
         device_hours=device_hours, runs=spec.runs, device_power_w=power_w, method=shape.method,
-        power_bounds=shape.power_bounds, cpu_power_w=shape.cpu_w, memory_power_w=shape.mem_w,
+        power_bounds=shape.power_bounds, memory_power_w=shape.mem_w,
+        cpu_power_w=shape.cpu_w * (spec.cpu_utilization if spec.cpu_utilization is not None else 1.0),
         host_bounds=_host_bounds(), pue=site.pue, pue_bounds=site.pue_bounds,
         carbon_intensity=place.intensity, intensity_bounds=place.intensity_bounds, location=place.label,
         provider=site.provider, region=place.region, country=place.country, continent=place.continent,

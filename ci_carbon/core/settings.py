@@ -21,6 +21,13 @@ class MlflowConfig(NamedTuple):
     team: tuple[str, ...] = ()
     project: tuple[str, ...] = ()
     defaults: Mapping[str, object] = EMPTY
+    # "accelerator": the defaults' accelerator fields (ACCELERATOR_DEFAULTS) apply only to runs that show one
+    # (GPU metrics, or a hardware/count/instance tag or param); "all": to every run (the old behaviour)
+    defaults_apply_to: str = "accelerator"
+
+
+ACCELERATOR_DEFAULTS = ("hardware", "count", "instance_type", "power_w", "utilization")
+DEFAULTS_APPLY_TO = ("accelerator", "all")
 
 
 class BudgetConfig(NamedTuple):

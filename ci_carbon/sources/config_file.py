@@ -10,12 +10,13 @@ import os
 from collections.abc import Mapping
 
 from ci_carbon.core import fields
-from ci_carbon.core.fields import FIELDS, THRESHOLDS
+from ci_carbon.core.fields import FIELDS, THRESHOLDS, type_name
 from ci_carbon.core.model import EMPTY
 from ci_carbon.core.names import nearest
 from ci_carbon.core.settings import (
     BUDGET_KEYS,
     BUDGET_KG,
+    DEFAULTS_APPLY_TO,
     BudgetConfig,
     Config,
     MlflowConfig,
@@ -27,7 +28,7 @@ from ci_carbon.sources.yaml_fields import Problems, check_fields
 from ci_carbon.sources.yaml_tree import Located
 
 DEFAULT_FILE = "ci-carbon.yaml"
-MLFLOW_KEYS = ("fields", "team", "project", "defaults")
+MLFLOW_KEYS = ("fields", "team", "project", "defaults", "defaults_apply_to")
 TOP = {"version": "version", "mlflow": "mlflow", "budget": "budget"}
 
 
@@ -46,6 +47,7 @@ def _mlflow(item: Located, out: Problems) -> MlflowConfig:
     fields: dict[str, tuple[str, ...]] = {}
     team = project = ()
     defaults: Mapping[str, object] = EMPTY
+    apply_to = "accelerator"
     for key, value in item.value.items():
         if key == "fields" and isinstance(value.value, dict):
             for field, names in value.value.items():
@@ -59,10 +61,16 @@ def _mlflow(item: Located, out: Problems) -> MlflowConfig:
             team, project = (names, project) if key == "team" else (team, names)  # type: ignore[assignment]
         elif key == "defaults" and isinstance(value.value, dict):
             defaults = {k: v.value for k, v in check_fields(value.value, "mlflow.defaults", out, False).items()}
+        elif key == "defaults_apply_to":
+            if value.value in DEFAULTS_APPLY_TO:
+                apply_to = value.value
+            else:
+                out.add(value.line, "mlflow.defaults_apply_to", f"must be one of {', '.join(DEFAULTS_APPLY_TO)}, "
+                        f"got {type_name(value.value)}", list(DEFAULTS_APPLY_TO))
         else:
             problem = "unknown setting" if key not in MLFLOW_KEYS else "must be a mapping"
             out.add(value.line, f"mlflow.{key}", problem, nearest(key, {k: k for k in MLFLOW_KEYS}))
-    return MlflowConfig(fields, team, project, defaults)
+    return MlflowConfig(fields, team, project, defaults, apply_to)
 
 
 def _threshold(key: str, item: Located, out: Problems) -> float | None:

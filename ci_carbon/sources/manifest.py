@@ -42,8 +42,10 @@ def _job(path: str, index: int, item: Located, defaults: dict[str, Located], out
     if "hours" not in merged and "device_hours" not in merged:
         out.add(item.line, f"{where}.hours", "every job needs hours (per run) or device_hours")
         return None
-    if "hardware" not in merged and "instance_type" not in merged:
-        out.add(item.line, f"{where}.hardware", "every job needs hardware (with count) or instance_type")
+    cpu_only = any(k in merged for k in ("cpu", "cpu_count", "memory_gb"))  # core/cpu.py: a CPU-only job
+    if "hardware" not in merged and "instance_type" not in merged and not cpu_only:
+        out.add(item.line, f"{where}.hardware",
+                "every job needs hardware (with count), instance_type, or for a CPU-only job cpu_count")
         return None
     values = {k: v.value for k, v in merged.items()}
     lines = {k: v.line for k, v in merged.items()}

@@ -24,7 +24,7 @@ from ci_carbon.sources.mlflow import require_mlflow, sql_uri
 from ci_carbon.sources.mlflow.codecarbon_artifact import names_codecarbon, with_artifact
 from ci_carbon.sources.mlflow.mapping import Owner, counted_end, param_key, to_spec
 from ci_carbon.sources.mlflow.owners import owners
-from ci_carbon.sources.mlflow.power import Measured, history_keys, measure
+from ci_carbon.sources.mlflow.power import Measured, history_keys, measure, measure_host
 from ci_carbon.sources.mlflow.records import MetricPoint, RunReader, RunRecord, Selection
 
 SQL_SCHEMES = ("sqlite:", "postgresql", "mysql", "mssql")
@@ -133,8 +133,9 @@ def _convert(reader: RunReader, records: list[RunRecord], parents: set[str] | fr
             skipped.append(Skipped(record.run_name or record.run_id[:8], record.run_id, "parent"))
             continue
         parent = record.tags.get(PARENT_TAG)
+        host = measure_host(history, record.start_time, end) if history and record.start_time else None
         result = to_spec(record, config, measured, now_ms, last_point, sweeps.get(record.run_id, ""), uri,
-                         keys[record.run_id], inherited.get(parent) if parent else None)
+                         keys[record.run_id], inherited.get(parent) if parent else None, host)
         if (isinstance(result, JobSpec) and measured is None and result.reported_energy_kwh is None
                 and names_codecarbon(record)):
             result = with_artifact(uri, record, result)

@@ -16,8 +16,8 @@ from typing import NamedTuple
 from ci_carbon.core import fields as rules
 from ci_carbon.core.fields import FIELDS, applicable_defaults
 from ci_carbon.core.model import JobSpec, Notice, Origin, Skipped
-from ci_carbon.core.settings import MlflowConfig
-from ci_carbon.sources.mlflow.power import Measured
+from ci_carbon.core.settings import ACCELERATOR_DEFAULTS, MlflowConfig
+from ci_carbon.sources.mlflow.power import Host, Measured, shows_gpu
 from ci_carbon.sources.mlflow.records import DELETED, RunRecord
 
 COMMON_NAMES: dict[str, tuple[str, ...]] = {
@@ -224,8 +224,9 @@ def _codecarbon(record: RunRecord, name: str, kwh: float) -> Notice | None:
 
 def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, now_ms: int,
             last_point_ms: int | None, sweep: str, uri: str, params: str | None = None,
-            inherited: Owner | None = None) -> JobSpec | Skipped:
-    """The JobSpec for one run, or the reason it cannot be estimated; ``inherited``: the owner of its parent run."""
+            inherited: Owner | None = None, host: Host | None = None) -> JobSpec | Skipped:
+    """The JobSpec for one run, or the reason it cannot be estimated; ``inherited``: the owner of its parent run,
+    ``host``: its measured CPU utilisation and memory (a run with those and no accelerator is a CPU-only job)."""
     name = record.run_name or record.run_id[:8]
     hours, notices = _hours(record, now_ms, last_point_ms)
     if hours is None:
@@ -244,14 +245,21 @@ def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, 
     if refused:
         return Skipped(name, record.run_id, "bad_value", "; ".join(refused))
     fields = dict(typed)
+    dropped = False
+    if config.defaults_apply_to != "all" and not _shows_accelerator(record, measured, fields, assumed):
+        fields, kept = _without_accelerator_defaults(fields, assumed)
+        dropped, assumed = kept != assumed, kept
+    cpu_only: dict[str, object] = {}
     if "hardware" not in fields and "instance_type" not in fields:
-        return Skipped(name, record.run_id, "no_hardware")
+        if host is None or host.cpu_utilization is None or measured is not None:
+            return Skipped(name, record.run_id, "no_accelerator" if dropped else "no_hardware")
+        cpu_only = _cpu_only_fields(host, fields)
     if measured is not None:
         _, why = rules.check(FIELDS["power_w"], measured.mean_power_w)
         if why is not None:
-            dropped = (f" (after leaving out {measured.dropped} impossible readings, outside 0–"
-                       f"{FIELDS['power_w'].high:g} W)") if measured.dropped else ""
-            return Skipped(name, record.run_id, "bad_value", f"logged power per device {why}{dropped}")
+            left_out = (f" (after leaving out {measured.dropped} impossible readings, outside 0–"
+                        f"{FIELDS['power_w'].high:g} W)") if measured.dropped else ""
+            return Skipped(name, record.run_id, "bad_value", f"logged power per device {why}{left_out}")
         if "count" in fields and fields["count"] != measured.devices:
             notices.append(Notice("count_from_metrics", {"said": fields["count"], "logged": measured.devices}))
         fields["count"] = measured.devices
@@ -271,9 +279,32 @@ def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, 
         measured_power_w=measured.mean_power_w if measured else None, reported_energy_kwh=energy,
         gpu_utilization=measured.utilization if measured else None, experiment=record.experiment_name,
         sweep=sweep, param_key=param_key(record) if params is None else params, started=record.start_time,
-        assumed=assumed,
-        notices=tuple(notices + energy_notices), tags=tags, **fields,  # type: ignore[arg-type]
+        assumed=assumed, cpu_utilization=host.cpu_utilization if host else None,
+        notices=tuple(notices + energy_notices), tags=tags, **fields, **cpu_only,  # type: ignore[arg-type]
     )
+
+
+def _shows_accelerator(record: RunRecord, measured: Measured | None, fields: Mapping[str, object],
+                       assumed: tuple[str, ...]) -> bool:
+    """GPU system metrics, or a hardware, count or instance type the run says itself (not from defaults)."""
+    if measured is not None or shows_gpu(record.metrics):
+        return True
+    return any(f in fields and f not in assumed for f in ("hardware", "count", "instance_type"))
+
+
+def _without_accelerator_defaults(fields: dict[str, object],
+                                  assumed: tuple[str, ...]) -> tuple[dict[str, object], tuple[str, ...]]:
+    """A run that shows no accelerator takes none from ci-carbon.yaml (``defaults_apply_to: all`` says otherwise):
+    a CPU-only run must not silently become the defaults' A100."""
+    dropped = {f for f in assumed if f in ACCELERATOR_DEFAULTS}
+    return {k: v for k, v in fields.items() if k not in dropped}, tuple(f for f in assumed if f not in dropped)
+
+
+def _cpu_only_fields(host: Host, fields: Mapping[str, object]) -> dict[str, object]:
+    """The measured memory of a CPU-only run, unless the run or the config says its memory_gb."""
+    if "memory_gb" in fields or host.memory_gb is None:
+        return {}
+    return {"memory_gb": host.memory_gb}
 
 
 OWNER_FIELDS = ("team", "project")

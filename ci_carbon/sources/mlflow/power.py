@@ -47,11 +47,42 @@ def device_keys(metric_keys: Iterable[str], what: str = "power_usage_watts") -> 
     return dict(sorted(found.items()))
 
 
+CPU_KEY = "system/cpu_utilization_percentage"  # psutil.cpu_percent(): all of the machine's logical CPUs
+MEMORY_KEY = "system/system_memory_usage_megabytes"  # psutil.virtual_memory().used / 1e6
+HOST_KEYS = (CPU_KEY, MEMORY_KEY)
+
+
+def shows_gpu(metric_keys: Iterable[str]) -> bool:
+    """The run logged any GPU system metric (power, utilisation, memory): it ran on an accelerator."""
+    return any(key.startswith("system/") and "gpu_" in key for key in metric_keys)
+
+
 @lru_cache(maxsize=4096)
 def history_keys(metric_keys: tuple[str, ...]) -> tuple[str, ...]:
-    """The power and utilisation keys among a run's metric keys, sorted; runs repeat a few key sets, so cached."""
+    """The power, utilisation and host keys among a run's metric keys, sorted; runs repeat a few key sets."""
     return tuple(sorted((*device_keys(metric_keys).values(),
-                         *device_keys(metric_keys, "utilization_percentage").values())))
+                         *device_keys(metric_keys, "utilization_percentage").values(),
+                         *(k for k in HOST_KEYS if k in metric_keys))))
+
+
+class Host(NamedTuple):
+    """What a run's system metrics say about its host: time-weighted means over the run."""
+
+    cpu_utilization: float | None  # 0..1 of all logical CPUs
+    memory_gb: float | None  # used memory, GB (10^9 bytes)
+
+
+def measure_host(histories: Mapping[str, Sequence[MetricPoint]], start_ms: int, end_ms: int) -> Host | None:
+    """The mean CPU utilisation and used memory of a run's host; None when neither was logged."""
+    means: list[float | None] = []
+    for key in HOST_KEYS:
+        part = integrate(histories.get(key, ()), start_ms, end_ms)
+        means.append(part.value_seconds / part.seconds if part.seconds > 0 else None)
+    cpu, memory_mb = means
+    if cpu is None and memory_mb is None:
+        return None
+    return Host(min(cpu / 100.0, 1.0) if cpu is not None else None,
+                memory_mb / 1000.0 if memory_mb is not None else None)
 
 
 def integrate(points: Sequence[MetricPoint], start_ms: int, end_ms: int,
