@@ -16,10 +16,8 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Any
 
+import mlflow.server  # noqa: F401  # the demo store needs the full mlflow (the `server` extra, in the test extra)
 import pytest
-
-pytest.importorskip("mlflow.server", reason="the demo store needs the full mlflow (the `server` extra)")
-
 from mlflow import MlflowClient
 from mlflow.entities import Run, ViewType
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 import sqlite3
@@ -171,8 +170,6 @@ def _selections(store: Store) -> list[Selection]:
 
 def test_records_and_histories_equal_the_client_readers(store: Store):
     """Both readers of ci-carbon agree on the same store, for every kind of selection."""
-    if importlib.util.find_spec("ci_carbon.sources.mlflow.client_reader") is None:
-        pytest.skip("ci_carbon.sources.mlflow.client_reader not written yet")
     from ci_carbon.sources.mlflow.client_reader import ClientReader
 
     client = ClientReader(store.server.uri)
@@ -210,7 +207,6 @@ def test_histories_equal_get_metric_history(store: Store):
 
 def test_through_sqlalchemy_core_too(store: Store):
     """The postgresql/mysql path (SQLAlchemy Core), exercised on the same sqlite store."""
-    pytest.importorskip("sqlalchemy")
     reader = sql_reader._open_alchemy(store.server.backend, store.server.backend)
     assert reader is not None
     with reader:
