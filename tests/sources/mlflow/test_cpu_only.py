@@ -91,7 +91,7 @@ def _train(seconds: float) -> None:
         SGDClassifier(max_iter=5, tol=None).fit(x, y)
 
 
-def test_real_training_within_2x_of_codecarbon(mlflow_server, tmp_path: Path):
+def test_real_training_within_2x_of_codecarbon(mlflow_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Same run, same machine: ci-carbon from MLflow's system metrics vs CodeCarbon's own energy_consumed.
 
     Without RAPL (this machine) both rest on TDP: CodeCarbon on its cpu_load model (4 W per thread for an unknown
@@ -101,6 +101,8 @@ def test_real_training_within_2x_of_codecarbon(mlflow_server, tmp_path: Path):
     import codecarbon  # the test extra installs codecarbon, scikit-learn and psutil: never skipped
     import psutil
 
+    # mlflow.set_tracking_uri also sets MLFLOW_TRACKING_URI, which every later ci-carbon subprocess would inherit
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
     mlflow.set_tracking_uri(mlflow_server.uri)
     mlflow.set_system_metrics_sampling_interval(1)
     mlflow.set_system_metrics_samples_before_logging(1)
