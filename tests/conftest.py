@@ -56,3 +56,15 @@ def manifest(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture(autouse=True)
+def _no_tracking_uri_left_behind():
+    """mlflow.set_tracking_uri (and fluent runs) set MLFLOW_TRACKING_URI in os.environ; every later ci-carbon
+    subprocess would inherit it and read a store no test named. Put the variable back as it was after each test."""
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before
