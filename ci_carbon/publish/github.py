@@ -21,10 +21,9 @@ from datetime import datetime
 from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.publish import markers, words
 from ci_carbon.publish.forge import Comment, Head, Target
-from ci_carbon.publish.transport import DryRun, ForgeError, Http, items, next_page
+from ci_carbon.publish.transport import DryRun, ForgeError, Http, Reply, next_page, pages
 
 ACTIONS_LOGIN = "github-actions[bot]"
-MAX_PAGES = 1000
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 
@@ -140,15 +139,8 @@ class GitHub:
         return None if reply.data is None else reply.data.get("login")
 
     def comments(self) -> list[Comment]:
-        url: str | None = f"{self.repo}/issues/{self.target.number}/comments?per_page=100"
-        found: list[Comment] = []
-        for _ in range(MAX_PAGES):
-            if url is None:
-                break
-            reply = self.http.send("GET", url)
-            found.extend(_comment(item) for item in items(reply, url))
-            url = next_page(reply, self.target.api)
-        return found
+        url = f"{self.repo}/issues/{self.target.number}/comments?per_page=100"
+        return [_comment(item) for item in pages(self.http, url, self._next)]
 
     def create(self, body: str) -> Comment:
         return _comment(self.http.send("POST", f"{self.repo}/issues/{self.target.number}/comments",
@@ -168,12 +160,8 @@ class GitHub:
     def heads(self, sha: str) -> list[Head]:
         """GET /repos/{owner}/{repo}/commits/{sha}/pulls: the open pull requests with the commit (or the merged one
         that brought it in), through all pages."""
-        url: str | None = f"{self.repo}/commits/{sha}/pulls?per_page=100"
-        found: list[Head] = []
-        for _ in range(MAX_PAGES):
-            if url is None:
-                break
-            reply = self.http.send("GET", url)
-            found.extend(_head(item) for item in items(reply, url))
-            url = next_page(reply, self.target.api)
+        found = [_head(item) for item in pages(self.http, f"{self.repo}/commits/{sha}/pulls?per_page=100", self._next)]
         return [h for h in found if h.number > 0]
+
+    def _next(self, reply: Reply, page_url: str) -> str | None:
+        return next_page(reply, self.target.api)

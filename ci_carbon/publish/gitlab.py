@@ -15,9 +15,8 @@ from urllib.parse import quote, urlencode
 from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.publish import markers, words
 from ci_carbon.publish.forge import Comment, Head, Target
-from ci_carbon.publish.transport import DryRun, Http, items, next_page
+from ci_carbon.publish.transport import DryRun, Http, items, next_page, pages
 
-MAX_PAGES = 1000
 TOKEN_VARIABLES = ("GITLAB_TOKEN", "CI_CARBON_GITLAB_TOKEN")
 
 
@@ -99,15 +98,8 @@ class GitLab:
 
     def comments(self) -> list[Comment]:
         first = f"{self.notes}?{urlencode({'per_page': 100, 'sort': 'asc', 'order_by': 'created_at'})}"
-        url: str | None = first
-        found: list[Comment] = []
-        for _ in range(MAX_PAGES):
-            if url is None:
-                break
-            reply = self.http.send("GET", url)
-            found.extend(self._comment(item) for item in items(reply, url) if not item.get("system"))
-            url = self._next(reply, first)
-        return found
+        return [self._comment(item) for item in pages(self.http, first, lambda reply, _: self._next(reply, first))
+                if not item.get("system")]
 
     def create(self, body: str) -> Comment:
         return self._comment(self.http.send("POST", self.notes, {"body": body}).data)

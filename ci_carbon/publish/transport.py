@@ -15,7 +15,7 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -176,6 +176,21 @@ class Http:
         except ValueError:  # a proxy's HTML page, say: not the API
             raise ForgeError("refused", status, " ".join(response.text.split())[:300], url) from None
         return Reply(status, data, dict(response.headers), response.links.get("next", {}).get("url"))
+
+
+MAX_PAGES = 1000  # a listing longer than this is a loop in the API's answers, not a pull request's comments
+
+
+def pages(http: Http | DryRun, url: str, follow: Callable[[Reply, str], str | None]) -> Iterator[dict]:
+    """The objects of a paged listing, page after page; ``follow`` names the next page from an answer (GitHub's
+    Link header, GitLab's X-Next-Page), so each forge's own paging rule stays in its module."""
+    page: str | None = url
+    for _ in range(MAX_PAGES):
+        if page is None:
+            return
+        reply = http.send("GET", page)
+        yield from items(reply, page)
+        page = follow(reply, page)
 
 
 def items(reply: Reply, url: str) -> list[dict]:
