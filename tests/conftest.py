@@ -58,12 +58,16 @@ def manifest(tmp_path: Path):
     return write
 
 
+_TRACKING_URI_AT_START = os.environ.get("MLFLOW_TRACKING_URI")
+
+
 @pytest.fixture(autouse=True)
 def _no_tracking_uri_left_behind():
-    """mlflow.set_tracking_uri (and fluent runs) set MLFLOW_TRACKING_URI in os.environ; every later ci-carbon
-    subprocess would inherit it and read a store no test named. Put the variable back as it was after each test."""
-    before = os.environ.get("MLFLOW_TRACKING_URI")
+    """mlflow.set_tracking_uri (and fluent runs) set MLFLOW_TRACKING_URI in os.environ, and setting it back to None
+    does not remove it; every later ci-carbon subprocess would inherit it and read a store no test named. After each
+    test the variable is as it was when the session started (module fixtures that log runs included)."""
     yield
+    before = _TRACKING_URI_AT_START
     if before is None:
         os.environ.pop("MLFLOW_TRACKING_URI", None)
     else:

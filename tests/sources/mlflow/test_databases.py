@@ -9,6 +9,7 @@ database is refused without a table being created in it.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import uuid
@@ -76,6 +77,7 @@ def _system_metrics_run(uri: str, experiment: str) -> str:
     from mlflow.tracking._tracking_service import utils as tracking
 
     before = tracking._tracking_uri  # None unless set: restoring get_tracking_uri() would set its default for all
+    environ_before = os.environ.get("MLFLOW_TRACKING_URI")  # set_tracking_uri writes it; None does not remove it
     mlflow.set_tracking_uri(uri)
     mlflow.set_system_metrics_sampling_interval(0.5)
     mlflow.set_system_metrics_samples_before_logging(1)
@@ -90,6 +92,10 @@ def _system_metrics_run(uri: str, experiment: str) -> str:
         mlflow.set_system_metrics_sampling_interval(None)
         mlflow.set_system_metrics_samples_before_logging(None)
         mlflow.set_tracking_uri(before)
+        if environ_before is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = environ_before
 
 
 @pytest.fixture(scope="module")
