@@ -34,7 +34,7 @@ class Server:
 
 def start_mlflow_server(root: Path, *extra_args: str, env: dict[str, str] | None = None,
                         backend: str | None = None) -> Server:
-    """Start `mlflow server` on a store (default: sqlite under ``root``); wait until /health answers (at most 90 s).
+    """Start `mlflow server` on a store (default: sqlite under ``root``); wait until /health answers (at most 240 s: a loaded 2-core machine takes over 90).
 
     ``extra_args`` (e.g. ``--app-name basic-auth``) and ``env`` (added to this process's environment) let a test
     start a differently configured server the same way as the session's; ``backend`` puts the store in a database
@@ -51,7 +51,7 @@ def start_mlflow_server(root: Path, *extra_args: str, env: dict[str, str] | None
             stdout=log, stderr=subprocess.STDOUT, env=full_env, cwd=root,
         )
     uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 240
     while True:
         try:
             if requests.get(f"{uri}/health", timeout=2).status_code == 200:
