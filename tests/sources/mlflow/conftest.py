@@ -34,7 +34,8 @@ class Server:
 
 def start_mlflow_server(root: Path, *extra_args: str, env: dict[str, str] | None = None,
                         backend: str | None = None) -> Server:
-    """Start `mlflow server` on a store (default: sqlite under ``root``); wait until /health answers (at most 240 s: a loaded 2-core machine takes over 90).
+    """Start `mlflow server` on a store (default: sqlite under ``root``); wait until /health answers
+    (at most 240 s: a loaded 2-core machine takes over 90).
 
     ``extra_args`` (e.g. ``--app-name basic-auth``) and ``env`` (added to this process's environment) let a test
     start a differently configured server the same way as the session's; ``backend`` puts the store in a database
