@@ -11,12 +11,14 @@ gcp us-central1: eGRID MROW 394.0 g/kWh → 21.66212 kg location-based; Google's
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import run_cli
+from tests.conftest import EXAMPLE, run_cli
 
 JOB = {"hardware": "A100 SXM4 40GB", "count": 1, "hours": 100, "utilization": 1.0, "pue": 1.0, "cpu_count": 10,
        "memory_gb": 80}
@@ -76,3 +78,21 @@ def test_summary_labels_a_cloud_customers_market_figure_scope_3_category_1(tmp_p
     else:
         assert '<div class="label">Market-based (GHG Protocol)</div><div class="value">2.60 kg</div><div ' \
                'class="detail">cloud jobs: Scope 3 category 1, purchased services</div>' in out
+
+
+def test_summary_csv_says_each_runs_market_method_and_reporting_scope():
+    out = _out("summary", "--quarter", "2026-Q3", "--manifest", str(EXAMPLE), "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert list(rows[0])[-2:] == ["market_method", "market_scope"]
+    said = {r["name"]: (r["market_method"], r["market_scope"]) for r in rows}
+    # examples/jobs.yaml: GCP regions credit Google's CFE; AWS us-east-1 (listed, boundary unverified) and Azure
+    # eastus credit nothing; the German and Quebec clusters are on premises (Scope 2)
+    assert said == {
+        "bert-large-ranker": ("instrument-grid-average", "scope3-category1"),
+        "decoder-1b3-pretrain": ("grid-average", "scope3-category1"),
+        "vit-small-grid": ("instrument-grid-average", "scope3-category1"),
+        "detr-h100": ("grid-average", "scope3-category1"),
+        "dlrm-retrain": ("grid-average", "scope2"),
+        "whisper-finetune": ("grid-average", "scope2"),
+        "moe-ablation-tpu": ("instrument-grid-average", "scope3-category1"),
+    }
