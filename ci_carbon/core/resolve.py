@@ -393,7 +393,8 @@ def _market(part: _Part, place: _Place) -> Market:
     instrument, boundary, share = _instrument(part, row)
     credited = share > 0.0
     mix = tables.residual_mixes().get(grid.code) if grid else None
-    if mix is not None and mix.residual_intensity is not None:
+    same_basis = mix is not None and grid is not None and mix.emissions in ("", grid.basis_emissions)
+    if mix is not None and mix.residual_intensity is not None and same_basis:  # like with like, as the grid factor
         part.factors.append(Factor("residual_mix", grid.name if grid else mix.grid, mix.residual_intensity,
                                    "gCO2eq/kWh", mix.source, mix.year))
         residual, value, status = "residual-mix", mix.residual_intensity, "recorded"

@@ -42,18 +42,16 @@ def _out(*args: str) -> str:
 def test_gcp_market_figure_is_labelled_with_its_method(tmp_path: Path, fmt: str):
     out = _out("report", "--manifest", str(_manifest(tmp_path, GCP)), "--format", fmt)
     assert "21.7 kg" in out  # location-based headline, 21.66212 kg
-    assert ("Market-based (GHG Protocol Scope 2 market-based method): 2.60 kg, crediting only instruments within "
-            "the market boundary of each job's region (Google's hourly carbon-free energy share, an upper bound of "
-            "what is matched), never a provider's company-wide annual renewable claim.") in out
+    assert ("Market-based (GHG Protocol): 2.60 kg, crediting only in-market instruments (Google's hourly CFE share, "
+            "an upper bound), never a provider's annual claim.") in out
     assert "after the providers' renewable" not in out and "renewable energy matching" not in out
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "hf"])
 def test_aws_outside_its_list_is_the_location_figure_not_zero(tmp_path: Path, fmt: str):
     out = _out("report", "--manifest", str(_manifest(tmp_path, AWS_SG)), "--format", fmt)
-    assert ("Market-based (GHG Protocol Scope 2 market-based method): 23.6 kg, the same as location-based: no job "
-            "has an instrument within its region's market boundary and no residual mix is recorded for its grid; a "
-            "provider's company-wide annual renewable claim is not credited.") in out
+    assert ("Market-based (GHG Protocol): 23.6 kg, the same: no in-market instrument or residual mix applies, and a "
+            "provider's annual claim is never credited.") in out
     assert "0 g" not in out
 
 
