@@ -22,7 +22,8 @@ def _cleanest(provider: str, region: str) -> tuple[RegionFigures, RegionFigures 
     here = region_figures(provider, region)
     if here.continent is None:
         return here, None
-    options = [r for r in provider_regions(provider, here.continent) if r.region != region]
+    # like with like: a region whose factor is on another basis (lifecycle, consumption) is no comparison
+    options = [r for r in provider_regions(provider, here.continent) if r.region != region and r.basis == here.basis]
     return here, min(options, key=lambda r: (r.kg_per_it_kwh, r.region)) if options else None
 
 

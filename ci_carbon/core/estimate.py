@@ -17,6 +17,13 @@ def it_energy_kwh(job: Job) -> tuple[float, float]:
     return device, host
 
 
+def market_kg(job: Job, energy_kwh: float) -> float:
+    """GHG Protocol market-based emissions: the unmatched share of the energy at the residual factor (the matched
+    share is carbon-free). With nothing matched and no residual mix it is the location-based figure exactly."""
+    market = job.market
+    return energy_kwh * (market.residual_g_per_kwh / 1000.0) * (1.0 - market.matched_share)
+
+
 def estimate(job: Job) -> Estimate:
     device_it, host_it = it_energy_kwh(job)
     energy = (device_it + host_it) * job.pue
@@ -33,6 +40,6 @@ def estimate(job: Job) -> Estimate:
         emissions_kg=emissions,
         emissions_kg_low=low * intensity_kg * job.intensity_bounds.low,
         emissions_kg_high=high * intensity_kg * job.intensity_bounds.high,
-        emissions_kg_market=emissions * (1.0 - job.renewable_matching),
+        emissions_kg_market=market_kg(job, energy),
         embodied_kg=job.embodied_kg_per_device_hour * job.device_hours * job.runs,
     )

@@ -6,7 +6,7 @@ from functools import cache
 from typing import NamedTuple
 
 from ci_carbon.core import tables
-from ci_carbon.core.model import JobSpec, Origin
+from ci_carbon.core.model import Basis, JobSpec, Origin
 from ci_carbon.core.resolve import resolve
 
 
@@ -17,6 +17,7 @@ class RegionFigures(NamedTuple):
     continent: str | None
     carbon_intensity: float
     pue: float
+    basis: Basis | None = None  # of carbon_intensity: advice compares regions on one basis only
 
     @property
     def kg_per_it_kwh(self) -> float:
@@ -33,7 +34,7 @@ def region_figures(provider: str, region: str) -> RegionFigures:
                    region=region)
     job = resolve(spec)
     row = tables.regions()[(provider, region.lower())]
-    return RegionFigures(provider, row.region, row.name, job.continent, job.carbon_intensity, job.pue)
+    return RegionFigures(provider, row.region, row.name, job.continent, job.carbon_intensity, job.pue, job.basis)
 
 
 @cache

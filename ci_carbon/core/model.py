@@ -98,6 +98,34 @@ class Bounds(NamedTuple):
     high: float = 1.0
 
 
+class Basis(NamedTuple):
+    """The basis of a grid factor (docs/design.md, JSON ``basis``): what it counts and per kWh of what."""
+
+    emissions: str  # direct (combustion at the plant: GHG Protocol Scope 2) | lifecycle (upstream too: Scope 3 cat. 3)
+    grid: str  # generation (per kWh generated on the grid) | consumption (imports traced)
+
+
+class Market(NamedTuple):
+    """How a job's market-based figure was made (GHG Protocol Scope 2 market-based method; JSON ``market_method``).
+
+    ``matched_share`` of the electricity is credited to a contractual instrument within the market boundary of the
+    job's region (carbon-free: 0 g/kWh); the rest is at ``residual_g_per_kwh``: the grid's published residual mix
+    where the tables record one (``residual`` = residual-mix), else the grid average (``residual`` = grid-average).
+    A provider's company-wide annual renewable claim is never an instrument here.
+    """
+
+    method: str  # instrument-residual-mix | instrument-grid-average | residual-mix | grid-average
+    instrument: str  # hourly-cfe | annual-match-listed | none: what the region's provider publishes for it
+    boundary: str  # within | unverified | none
+    credited: bool  # whether the instrument counts (within the boundary)
+    matched_share: float  # share of the electricity credited, 0..1 (0 when not credited)
+    upper_bound: bool  # the share is an upper bound of what is matched (Google's hourly CFE)
+    residual: str  # residual-mix | grid-average
+    residual_g_per_kwh: float
+    grid: str | None  # the grid code whose residual mix was looked up
+    residual_status: str  # recorded | not-recorded | unknown | none (no row, or no grid known)
+
+
 class Job(NamedTuple):
     """A job with every factor resolved: what the estimate multiplies, and where each number came from."""
 
@@ -124,11 +152,12 @@ class Job(NamedTuple):
     region: str | None
     country: str | None
     continent: str | None
-    renewable_matching: float
+    market: Market
     embodied_kg_per_device_hour: float
     factors: tuple[Factor, ...]
     notices: tuple[Notice, ...] = ()
     guessed: tuple[str, ...] = ()
+    basis: Basis | None = None  # of the grid factor; None where the job gave its own carbon_intensity
 
 
 class Estimate(NamedTuple):

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from ci_carbon.core import tables
 from ci_carbon.core.cpu import cpu_power, is_cpu_only
-from ci_carbon.core.model import Bounds, Factor, Job, JobSpec, Notice
+from ci_carbon.core.model import Basis, Bounds, Factor, Job, JobSpec, Market, Notice
 from ci_carbon.core.names import nearest, normalise, suggestion
 from ci_carbon.errors import InputError, InputProblem
 
@@ -241,6 +241,7 @@ class _Place(NamedTuple):
     intensity: float
     intensity_bounds: Bounds
     region_row: tables.Region | None = None
+    grid: tables.Grid | None = None  # the grid row the factor is (None: the job's own intensity)
 
 
 def _aged(part: _Part, rel: float, year: int) -> Bounds:
@@ -266,7 +267,7 @@ def _grid_place(part: _Part, grid: tables.Grid, provider: str | None = None, row
                                grid.source, grid.year))
     country = grid.parent or (grid.code if grid.kind == "country" else None)
     return _Place(label or grid.name, provider, row.region if row else None, country, _continent(country),
-                  grid.carbon_intensity, _aged(part, rel.value, grid.year), row)
+                  grid.carbon_intensity, _aged(part, rel.value, grid.year), row, grid)
 
 
 def _world(part: _Part, provider: str | None = None) -> _Place:
@@ -318,7 +319,7 @@ def _region_place(part: _Part, provider: str, region: str) -> _Place | None:
         return _world(part, provider)
     place = _grid_place(part, grid, provider, row, label)
     return _Place(place.label, provider, row.region, row.country, place.continent, place.intensity,
-                  place.intensity_bounds, row)
+                  place.intensity_bounds, row, grid)
 
 
 def _provider(part: _Part, provider: str | None, region: str | None) -> str | None:
@@ -358,13 +359,52 @@ def _pue(part: _Part, provider: str | None, place: _Place, pue: float | None, fi
     return default.value, Bounds(max(1.0 / default.value, 1 - rel.value), 1 + rel.value)
 
 
-def _matching(part: _Part, provider: str | None) -> float:
-    prov = tables.providers().get(provider or "")
-    if prov is None or prov.renewable_matching is None:
-        return 0.0
-    part.factors.append(Factor("matching", prov.name, prov.renewable_matching, "share",
-                               prov.matching_source, prov.matching_year))
-    return prov.renewable_matching
+def _basis(place: _Place) -> Basis | None:
+    """The basis of the place's grid factor (data/README.md "One emission-factor basis"); a given intensity's is
+    the user's, not known here."""
+    grid = place.grid
+    return Basis(grid.basis_emissions or "direct", grid.basis_grid or "generation") if grid else None
+
+
+def _instrument(part: _Part, row: tables.Region | None) -> tuple[str, str, float]:
+    """(instrument, boundary, credited share) of the region's provider, GHG Protocol Scope 2 Quality Criteria.
+
+    Only an instrument within the market boundary of the region counts: Google's hourly carbon-free-energy share
+    for the grid the region sits on (an upper bound of what is matched: it counts the grid's own carbon-free supply
+    too). AWS's list of regions "matched with 100 % renewable energy" is not credited: AWS says it buys attributes
+    "in other locations" for some of them without naming which, so the same-market criterion cannot be checked.
+    A provider's company-wide annual claim (providers.csv, matching_scope global-annual) is never an instrument."""
+    if row is None:
+        return "none", "none", 0.0
+    if row.market_instrument == "hourly-cfe" and row.market_boundary == "within" and row.cfe_share is not None:
+        part.factors.append(Factor("market_instrument", f"{row.provider} {row.region}", row.cfe_share, "share",
+                                   row.market_source, row.market_year))
+        return row.market_instrument, row.market_boundary, row.cfe_share
+    if row.market_instrument != "none":
+        part.notice("market_boundary_unverified", provider=row.provider, region=row.region,
+                    instrument=row.market_instrument, year=row.market_year)
+    return row.market_instrument, row.market_boundary, 0.0
+
+
+def _market(part: _Part, place: _Place) -> Market:
+    """The market-based method for the place: the credited share at 0 g/kWh, the rest at the grid's residual mix
+    where one is recorded, else at the grid average (said, for a cloud region, in a notice)."""
+    row, grid = place.region_row, place.grid
+    instrument, boundary, share = _instrument(part, row)
+    credited = share > 0.0
+    mix = tables.residual_mixes().get(grid.code) if grid else None
+    same_basis = mix is not None and grid is not None and mix.emissions in ("", grid.basis_emissions)
+    if mix is not None and mix.residual_intensity is not None and same_basis:  # like with like, as the grid factor
+        part.factors.append(Factor("residual_mix", grid.name if grid else mix.grid, mix.residual_intensity,
+                                   "gCO2eq/kWh", mix.source, mix.year))
+        residual, value, status = "residual-mix", mix.residual_intensity, "recorded"
+    else:
+        residual, value, status = "grid-average", place.intensity, mix.status if mix else "none"
+        if row is not None:
+            part.notice("residual_mix_missing", grid=grid.name if grid else place.label, status=status,
+                        publisher=mix.publisher if mix else "")
+    return Market(f"instrument-{residual}" if credited else residual, instrument, boundary, credited, share,
+                  credited and instrument == "hourly-cfe", residual, value, grid.code if grid else None, status)
 
 
 class _Site(NamedTuple):
@@ -372,13 +412,13 @@ class _Site(NamedTuple):
     place: _Place
     pue: float
     pue_bounds: Bounds
-    matching: float
+    market: Market
 
 
 @cache
 def _site(provider: str | None, region: str | None, country: str | None, state: str | None,
           carbon_intensity: float | None, pue: float | None, implied_provider: str | None, file: str) -> _Part:
-    """Where the job runs: grid intensity, PUE and renewable matching, each with its source."""
+    """Where the job runs: grid intensity, PUE and the market-based method, each with its source."""
     part = _Part()
     provider_key = implied_provider if provider is None and implied_provider else _provider(part, provider, region)
     if part.problems:
@@ -397,7 +437,7 @@ def _site(provider: str | None, region: str | None, country: str | None, state: 
     if place is None:
         return part
     pue_value, pue_bounds = _pue(part, provider_key, place, pue, file)
-    part.value = _Site(provider_key, place, pue_value, pue_bounds, _matching(part, provider_key))
+    part.value = _Site(provider_key, place, pue_value, pue_bounds, _market(part, place))
     return part
 
 
@@ -479,8 +519,8 @@ def _cpu_only(spec: JobSpec) -> Job:
         cpu_power_w=power.cpu_w, memory_power_w=power.memory_w, host_bounds=power.bounds, pue=site.pue,
         pue_bounds=site.pue_bounds, carbon_intensity=place.intensity, intensity_bounds=place.intensity_bounds,
         location=place.label, provider=site.provider, region=place.region, country=place.country,
-        continent=place.continent, renewable_matching=site.matching, embodied_kg_per_device_hour=0.0,
-        factors=(*power.factors, *part.factors), notices=notices, guessed=guessed,
+        continent=place.continent, market=site.market, embodied_kg_per_device_hour=0.0,
+        factors=(*power.factors, *part.factors), notices=notices, guessed=guessed, basis=_basis(place),
     )
 
 
@@ -514,9 +554,9 @@ def resolve(spec: JobSpec) -> Job:
         host_bounds=_host_bounds(), pue=site.pue, pue_bounds=site.pue_bounds,
         carbon_intensity=place.intensity, intensity_bounds=place.intensity_bounds, location=place.label,
         provider=site.provider, region=place.region, country=place.country, continent=place.continent,
-        renewable_matching=site.matching, embodied_kg_per_device_hour=shape.embodied,
+        market=site.market, embodied_kg_per_device_hour=shape.embodied,
         factors=shape.factors, notices=(*spec.notices, *shape.notices) if spec.notices else shape.notices,
-        guessed=shape.guessed,
+        guessed=shape.guessed, basis=_basis(place),
     )
 
 

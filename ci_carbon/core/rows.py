@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, overload
 
-from ci_carbon.core.model import Estimate, Notice
+from ci_carbon.core.model import Basis, Estimate, Market, Notice
 
 Row = dict[str, Any]
 Key = tuple[float, str, str]  # (−kg, name, id): the report's order, on the exact (unrounded) emissions
@@ -49,6 +49,21 @@ def notices(said: tuple[Notice, ...]) -> list[dict[str, Any]]:
     return known[1]
 
 
+_PLAIN: dict[object, dict[str, Any] | None] = {}
+
+
+def _plain(value: Basis | Market | None) -> dict[str, Any] | None:
+    """A job's ``basis`` or ``market_method`` as a JSON object; jobs alike share one, so it is made once."""
+    if value is None:
+        return None
+    known = _PLAIN.get(value)
+    if known is None:
+        if len(_PLAIN) >= 10_000:
+            _PLAIN.clear()
+        known = _PLAIN[value] = {k: r6(v) if isinstance(v, float) else v for k, v in value._asdict().items()}
+    return known  # shared, like the notices: read, never changed
+
+
 def job_row(est: Estimate) -> Row:
     j, s = est.job, est.job.spec
     return {
@@ -64,6 +79,7 @@ def job_row(est: Estimate) -> Row:
         "emissions_kg_high": r6(est.emissions_kg_high), "emissions_kg_market": r6(est.emissions_kg_market),
         "embodied_kg": r6(est.embodied_kg), "tags": dict(sorted(s.tags.items())),
         "guessed": list(j.guessed), "notices": notices(j.notices),
+        "basis": _plain(j.basis), "market_method": _plain(j.market),
     }
 
 

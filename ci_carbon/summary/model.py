@@ -141,7 +141,20 @@ class Run(NamedTuple):
     emissions_kg_market: float
     embodied_kg: float
     guessed: str  # what was guessed, ';'-separated
+    market_method: str  # how emissions_kg_market was made (the report's market_method.method)
+    market_scope: str  # scope3-category1 (a cloud provider's electricity) | scope2 (on premises) | "" (not said)
     tags: tuple[str, ...] = ()  # values of the tag:NAME group-by fields, in order
+
+
+NOT_CLOUD = ("on-premise", "unknown")
+
+
+def market_scope(provider: str | None) -> str:
+    """Where an organisation reports a job's emissions (GHG Protocol): a cloud provider's electricity is the
+    customer's Scope 3 category 1 (purchased goods and services); its own data centre's is its Scope 2."""
+    if provider is None or provider == "unknown":
+        return ""
+    return "scope2" if provider in NOT_CLOUD else "scope3-category1"
 
 
 def run_row(est: Estimate, tag_names: Sequence[str]) -> Run:
@@ -152,7 +165,7 @@ def run_row(est: Estimate, tag_names: Sequence[str]) -> Run:
         job.device_hours * job.runs, job.method, basis(est), job.provider or "", job.region or "", job.location,
         job.pue, job.carbon_intensity, est.energy_kwh, est.energy_kwh_low, est.energy_kwh_high, est.emissions_kg,
         est.emissions_kg_low, est.emissions_kg_high, est.emissions_kg_market, est.embodied_kg, ";".join(job.guessed),
-        tuple(value(est, TAG_PREFIX + name) for name in tag_names),
+        job.market.method, market_scope(job.provider), tuple(value(est, TAG_PREFIX + name) for name in tag_names),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ci_carbon.core.estimate import estimate
-from ci_carbon.core.model import Bounds, Job, JobSpec, Origin
+from ci_carbon.core.model import Bounds, Job, JobSpec, Market, Origin
 from ci_carbon.core.totals import Totals
 
 
@@ -15,7 +15,9 @@ def make_job(**over) -> Job:
         hours=12.5, device_hours=100.0, runs=5, device_power_w=400.0, method="tdp",
         power_bounds=Bounds(0.5, 1.0), cpu_power_w=288.0, memory_power_w=126.65, host_bounds=Bounds(0.6, 1.0),
         pue=1.1, pue_bounds=Bounds(0.95, 1.05), carbon_intensity=400.0, intensity_bounds=Bounds(0.9, 1.1),
-        location="somewhere", provider=None, region=None, country=None, continent=None, renewable_matching=0.6,
+        location="somewhere", provider=None, region=None, country=None, continent=None,
+        market=Market("instrument-grid-average", "hourly-cfe", "within", True, 0.6, True, "grid-average", 400.0,
+                      None, "none"),
         embodied_kg_per_device_hour=150.0 / (4 * 8760), factors=(),
     )
     base.update(over)
@@ -43,6 +45,7 @@ def test_range_multiplies_the_bounds():
 
 def test_market_based_and_embodied():
     est = estimate(make_job())
+    # 60 % matched at 0 g/kWh, 40 % at the 400 g/kWh residual factor: 248.5071875 kWh × 0.4 kg/kWh × 0.4
     assert est.emissions_kg_market == pytest.approx(99.402875 * 0.4)
     assert est.embodied_kg == pytest.approx(150.0 / 35040 * 100 * 5)  # 2.140411 kg
 

@@ -85,8 +85,13 @@ def test_totals_by_hand(q3):
     high = sum(kg_ * 1.00 * 1.05 * (1 + Q3_HALF[name]) for name, kg_ in Q3.items())
     assert t["emissions_kg_low"] == pytest.approx(low, abs=2e-6)
     assert t["emissions_kg_high"] == pytest.approx(high, abs=2e-6)
-    # Google Cloud matches 100 % of its electricity with renewable purchases: market-based is 0
-    assert t["emissions_kg_market"] == pytest.approx(0.0, abs=1e-9)
+    # Market-based (GHG Protocol): only Google's hourly CFE share of each region's grid is credited (regions.csv:
+    # us-central1 0.88, europe-west4 0.82), the rest at the grid average (no residual mix recorded); Google's
+    # company-wide 100 % annual claim is not: 0.2427 × 0.12 + 5.3086 × 0.18 + 0.0597 × 0.18 + 0.0157 × 0.12 ≈ 0.997 kg
+    cfe = {r: tables.regions()[("gcp", r)].cfe_share for r in ("us-central1", "europe-west4")}
+    assert cfe == {"us-central1": 0.88, "europe-west4": 0.82}
+    unmatched = {"q3-nlp-t4": 0.12, "q3-vision-a100": 0.18, "q3-vision-l4-failed": 0.18, "q3-boundary": 0.12}
+    assert t["emissions_kg_market"] == pytest.approx(sum(Q3[n] * unmatched[n] for n in Q3), abs=2e-6)
 
 
 def test_boundary_runs_belong_to_the_quarter_they_started_in(q3, store):
