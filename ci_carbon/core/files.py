@@ -1,0 +1,427 @@
+"""Files at the boundary: every input a command opens by path, and every output it writes, pass through here.
+
+Why one module: a report is trusted as complete, and an input is never harmed. So, by rule rather than case by case:
+
+- **Inputs** are looked at before they are read. A directory, a named pipe (FIFO), a socket or a device
+  (``/dev/zero``) is one line naming what it is, never a hang or a MemoryError; so is a file larger than
+  :data:`MAX_INPUT_BYTES`. The file is opened without blocking (a FIFO with no writer would wait for ever) and judged
+  by ``fstat`` of what was opened, so a path swapped after a check cannot slip through. ``-`` is standard input where
+  a command says so (``--manifest -``), read up to the same limit.
+- **Outputs** of one command are staged in an :class:`Outputs` and committed together at its end. A regular file is
+  written to a temporary file beside it, flushed to disk and renamed over the target (a reader sees the old file or
+  the new one, never half); standard output (``-``) is held until the end and written in one go; files that GitHub
+  hands over for appending (``GITHUB_OUTPUT``, ``GITHUB_STEP_SUMMARY``) get one append each. If anything fails
+  before or during the commit, nothing new is left behind: temporary files are removed and appends already made are
+  truncated back, so a report is never half-written because a later step (an unwritable job summary) failed.
+- **Overlaps** are refused before any work (:func:`refuse_overlaps`): an output that is an input (``--output`` the
+  manifest) or another output (``--json-output`` equal to ``--output``).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import IO, BinaryIO, NamedTuple
+
+from ci_carbon.errors import InputError, InputProblem
+
+MAX_INPUT_BYTES = 256 * 1024 * 1024  # far above any manifest, config or emissions.csv; below what would exhaust memory
+STDIN = "-"
+STDIN_NAME = "<stdin>"  # how standard input is named in error lines and the report's source
+STDOUT_IN_MEMORY = 64 * 1024 * 1024  # standard output is held in memory up to this, then in a temporary file
+
+_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"))
+
+
+class Unreadable(Exception):
+    """An input that cannot be read, with why in words (the caller says where: file, option)."""
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MiB"
+
+
+def _kind_problem(mode: int, what: str) -> str | None:
+    """Why a file of this mode is no input: a directory, a pipe, a socket, a device; None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return f"is a directory, not a {what}"
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return f"is {kind}, not a regular file; give a {what}"
+
+
+def _size_problem(size: int, limit: int) -> str:
+    return f"is too large ({_mib(size)}; at most {_mib(limit)} is read)"
+
+
+@contextmanager
+def open_input(path: str, what: str = "file", limit: int = MAX_INPUT_BYTES) -> Iterator[BinaryIO]:
+    """The regular file at ``path`` opened for binary reading, or :class:`Unreadable` saying what it is instead."""
+    try:
+        before = os.stat(path)
+    except FileNotFoundError:
+        raise Unreadable("no such file") from None
+    except OSError as err:
+        raise Unreadable(f"cannot be read: {err.strerror}") from None
+    why = _kind_problem(before.st_mode, what)  # a socket cannot even be opened: judge it from its path first
+    if why is not None:
+        raise Unreadable(why)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as err:
+        raise Unreadable(f"cannot be read: {err.strerror}") from None
+    handle = os.fdopen(fd, "rb")
+    with handle:
+        opened = os.fstat(fd)
+        why = _kind_problem(opened.st_mode, what)
+        if why is None and opened.st_size > limit:
+            why = _size_problem(opened.st_size, limit)
+        if why is not None:
+            raise Unreadable(why)
+        yield handle
+
+
+def read_bytes(path: str, what: str = "file", limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The whole regular file at ``path`` (at most ``limit`` bytes), or :class:`Unreadable`."""
+    with open_input(path, what, limit) as handle:
+        try:
+            data = handle.read(limit + 1)
+        except OSError as err:
+            raise Unreadable(f"cannot be read: {err.strerror}") from None
+    if len(data) > limit:  # it grew while it was read
+        raise Unreadable(_size_problem(len(data), limit))
+    return data
+
+
+def read_stdin(limit: int = MAX_INPUT_BYTES) -> bytes:
+    """Standard input, to its end (at most ``limit`` bytes), for ``--manifest -``; :class:`Unreadable` if closed."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise Unreadable("standard input is closed")
+    try:
+        data = stream.read(limit + 1)
+    except (OSError, ValueError) as err:
+        raise Unreadable(f"standard input cannot be read: {getattr(err, 'strerror', None) or err}") from None
+    if len(data) > limit:
+        raise Unreadable(f"standard input is too large (more than {_mib(limit)})")
+    return data
+
+
+def read_input(path: str, field: str | None = None, what: str = "file") -> bytes:
+    """:func:`read_bytes` for a command: a problem is one line ``path: field: why``, exit 2."""
+    try:
+        return read_bytes(path, what)
+    except Unreadable as err:
+        raise InputError([InputProblem(path, None, field, str(err))]) from None
+
+
+# --- where outputs go, and which format a file name asks for ------------------------------------------------------
+
+def format_for(path: str | None, extensions: Mapping[str, str], option: str = "--output") -> str | None:
+    """The format an output file's extension asks for; None for standard output (the caller's default). An unknown
+    or missing extension is refused: Markdown written into ``report.txt`` or ``report.pdf`` is never what was
+    meant, and guessing hides the typo."""
+    if path is None or path == STDIN:
+        return None
+    ext = os.path.splitext(path)[1].lower()
+    found = extensions.get(ext)
+    if found is not None:
+        return found
+    if not ext and _is_stream(path):  # /dev/stdout, a named pipe: standard output by another name
+        return None
+    known = ", ".join(extensions)
+    said = f"has an unknown extension '{ext}'" if ext else "has no extension"
+    raise InputError([InputProblem(path, None, option, f"{said}; name it {known}, or give --format")])
+
+
+def _is_stream(path: str) -> bool:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+class Named(NamedTuple):
+    """One path a command reads or writes, with the option that named it (for the error line)."""
+
+    path: str
+    option: str
+
+
+def _same(a: str, b: str) -> bool:
+    """Whether two paths name one file: the same inode when both exist, else the same resolved path."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+
+
+def _comparable(path: str | None) -> bool:
+    """Standard input/output and devices (``/dev/null`` twice harms nothing) are not compared."""
+    if not path or path == STDIN:
+        return False
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True  # not there yet: compared by its resolved path
+
+
+def refuse_overlaps(inputs: Sequence[Named], outputs: Sequence[Named]) -> None:
+    """Refuse, before any work, an output that is one of the inputs or another output (exit 2, one line): writing
+    the report over the manifest destroys the input, and two outputs in one file leave only the last of them."""
+    ins = [p for p in inputs if _comparable(p.path)]
+    outs = [p for p in outputs if _comparable(p.path)]
+    for i, out in enumerate(outs):
+        clash = next((p for p in ins if _same(out.path, p.path)), None)
+        if clash is not None:
+            raise InputError([InputProblem(out.path, None, out.option, f"is the same file as the {clash.option} "
+                                           "input; it would be overwritten, so write to another file")])
+        other = next((p for p in outs[:i] if _same(out.path, p.path)), None)
+        if other is not None:
+            raise InputError([InputProblem(out.path, None, out.option, f"is the same file as {other.option}; "
+                                           "give each output its own file")])
+
+
+# --- staged outputs -----------------------------------------------------------------------------------------------
+
+def _unwritable(path: str, option: str, err: OSError | str) -> InputError:
+    why = err if isinstance(err, str) else (err.strerror or str(err))
+    return InputError([InputProblem(path, None, option, f"cannot be written: {why}")])
+
+
+class _Staged(NamedTuple):
+    temp: str | None  # the temporary file beside the target; None for a target that is not a regular file
+    final: str
+    option: str
+    handle: IO[str]
+
+
+class Outputs:
+    """The outputs of one command, staged, then committed together (``with Outputs() as out: ...``): see the module
+    docstring. Leaving the block with an exception discards everything staged; leaving it normally commits."""
+
+    def __init__(self) -> None:
+        self._files: list[_Staged] = []
+        self._appends: dict[str, tuple[str, list[str]]] = {}  # path → (option, texts in order)
+        self._stdout: IO[str] | None = None
+
+    def __enter__(self) -> Outputs:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()
+
+    def stream(self, path: str | None, option: str = "--output") -> IO[str]:
+        """A text handle for ``path`` (standard output for None and ``-``), written when the command commits."""
+        if path is None or path == STDIN:
+            if self._stdout is None:
+                self._stdout = _spool()
+            return self._stdout
+        final = os.path.realpath(path)  # a symlinked report is updated where it points, the link kept
+        try:
+            mode = os.stat(final).st_mode
+        except FileNotFoundError:
+            mode = None
+        except OSError as err:
+            raise _unwritable(path, option, err) from None
+        if mode is not None and stat.S_ISDIR(mode):
+            raise _unwritable(path, option, "Is a directory")
+        if mode is not None and not os.access(final, os.W_OK):
+            raise _unwritable(path, option, "Permission denied")
+        if mode is not None and not stat.S_ISREG(mode):  # /dev/null, a FIFO: nothing to rename over, written at the end
+            staged = _Staged(None, final, option, _spool())
+        else:
+            temp, final, handle = _temporary(final, path, option)
+            staged = _Staged(temp, final, option, handle)
+        self._files.append(staged)
+        return staged.handle
+
+    def write(self, path: str | None, pieces: Iterable[str], option: str = "--output") -> None:
+        """Each piece as it is made (a 100,000-job JSON report is never held whole in memory)."""
+        handle = self.stream(path, option)
+        try:
+            for piece in pieces:
+                handle.write(piece)
+        except OSError as err:
+            raise _unwritable(path or STDIN, option, err) from None
+
+    def append(self, path: str, text: str, option: str) -> None:
+        """``text`` for the end of ``path`` (a file GitHub hands over for appending): one write at the commit."""
+        self._appends.setdefault(path, (option, []))[1].append(text)
+
+    def discard(self) -> None:
+        """Forget everything staged; remove the temporary files."""
+        for staged in self._files:
+            staged.handle.close()
+            if staged.temp:
+                _remove(staged.temp)
+        self._files, self._appends = [], {}
+        if self._stdout is not None:
+            self._stdout.close()
+            self._stdout = None
+
+    def commit(self) -> None:
+        """Appends first (undone by truncation if a later one fails), then the renames, then standard output
+        (which cannot be taken back). Any failure: nothing new left behind, one line, exit 2."""
+        try:
+            for staged in self._files:
+                _finish(staged)
+            appended = _append_all(self._appends)
+            try:
+                for staged in self._files:
+                    _place(staged)
+            except BaseException:
+                _undo(appended)
+                raise
+        except BaseException:
+            self.discard()
+            raise
+        _close(appended)
+        self._files, self._appends = [], {}
+        self._flush_stdout()
+
+    def _flush_stdout(self) -> None:
+        import click
+
+        spool, self._stdout = self._stdout, None
+        if spool is None:
+            return
+        with spool:
+            spool.seek(0)
+            while chunk := spool.read(STDOUT_IN_MEMORY):  # one write unless it grew past memory
+                click.echo(chunk, nl=False)
+
+
+def _spool() -> IO[str]:
+    import tempfile
+
+    return tempfile.SpooledTemporaryFile(max_size=STDOUT_IN_MEMORY, mode="w+", encoding="utf-8", newline="")
+
+
+def _temporary(final: str, shown: str, option: str) -> tuple[str, str, IO[str]]:
+    """A new temporary file beside ``final`` (same directory: the rename stays on one file system); its
+    permissions as a new file's would be (the umask applies), not a private temporary file's."""
+    folder, name = os.path.split(final)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        temp = os.path.join(folder, f".{name}.{os.urandom(4).hex()}.tmp")
+        try:
+            fd = os.open(temp, flags, 0o666)
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise _unwritable(shown, option, err) from None
+        return temp, final, io.open(fd, "w", encoding="utf-8", newline="")
+    raise _unwritable(shown, option, "no temporary file could be made beside it")
+
+
+def _finish(staged: _Staged) -> None:
+    """The staged text flushed to disk (a rename must not publish a file whose bytes are not there yet)."""
+    if staged.temp is None:
+        return
+    try:
+        staged.handle.flush()
+        os.fsync(staged.handle.fileno())
+        staged.handle.close()
+    except OSError as err:
+        raise _unwritable(staged.final, staged.option, err) from None
+
+
+def _place(staged: _Staged) -> None:
+    try:
+        if staged.temp is None:  # a device or a pipe: written in one go, nothing to rename
+            staged.handle.seek(0)
+            with open(staged.final, "w", encoding="utf-8", newline="") as target:
+                target.write(staged.handle.read())
+            staged.handle.close()
+            return
+        os.replace(staged.temp, staged.final)
+    except OSError as err:
+        raise _unwritable(staged.final, staged.option, err) from None
+    _sync_folder(os.path.dirname(staged.final))
+
+
+def _sync_folder(folder: str) -> None:
+    """Make the rename itself durable where the system allows it (best effort: not every system can)."""
+    try:
+        fd = os.open(folder or ".", os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class _Appended(NamedTuple):
+    fd: int
+    size: int | None  # the size before our append (None where it cannot be truncated back: a pipe, a device)
+
+
+def _append_all(appends: Mapping[str, tuple[str, list[str]]]) -> list[_Appended]:
+    """Every append target opened first (a refusal leaves all untouched), then one write each."""
+    opened: list[tuple[_Appended, str, str, bytes]] = []
+    try:
+        for path, (option, texts) in appends.items():
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+            except OSError as err:
+                raise _unwritable(path, option, err) from None
+            info = os.fstat(fd)
+            size = info.st_size if stat.S_ISREG(info.st_mode) else None
+            opened.append((_Appended(fd, size), path, option, "".join(texts).encode("utf-8")))
+        done: list[_Appended] = []
+        for appended, path, option, data in opened:
+            done.append(appended)
+            try:
+                _write_all(appended.fd, data)
+            except OSError as err:
+                raise _unwritable(path, option, err) from None
+    except BaseException:
+        _undo([a for a, *_ in opened])
+        raise
+    return [a for a, *_ in opened]
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _undo(appended: Sequence[_Appended]) -> None:
+    """Take appends back: each file truncated to its size before (a pipe cannot be; it is only closed)."""
+    for item in appended:
+        if item.size is not None:
+            try:
+                os.ftruncate(item.fd, item.size)
+            except OSError:
+                pass
+    _close(appended)
+
+
+def _close(appended: Sequence[_Appended]) -> None:
+    for item in appended:
+        try:
+            os.close(item.fd)
+        except OSError:
+            pass
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
