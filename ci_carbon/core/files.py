@@ -19,12 +19,11 @@ Why one module: a report is trusted as complete, and an input is never harmed. S
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import IO, BinaryIO, NamedTuple
 
 from ci_carbon.errors import InputError, InputProblem
@@ -105,7 +104,7 @@ def read_stdin(limit: int = MAX_INPUT_BYTES) -> bytes:
     if stream is None:
         raise Unreadable("standard input is closed")
     try:
-        data = stream.read(limit + 1)
+        data: bytes = stream.read(limit + 1)
     except (OSError, ValueError) as err:
         raise Unreadable(f"standard input cannot be read: {getattr(err, 'strerror', None) or err}") from None
     if len(data) > limit:
@@ -227,20 +226,20 @@ class Outputs:
             if self._stdout is None:
                 self._stdout = _spool()
             return self._stdout
-        final = os.path.realpath(path)  # a symlinked report is updated where it points, the link kept
         try:
-            mode = os.stat(final).st_mode
+            mode: int | None = os.stat(path).st_mode
         except FileNotFoundError:
             mode = None
         except OSError as err:
             raise _unwritable(path, option, err) from None
         if mode is not None and stat.S_ISDIR(mode):
             raise _unwritable(path, option, "Is a directory")
-        if mode is not None and not os.access(final, os.W_OK):
+        if mode is not None and not os.access(path, os.W_OK):
             raise _unwritable(path, option, "Permission denied")
         if mode is not None and not stat.S_ISREG(mode):  # /dev/null, a FIFO: nothing to rename over, written at the end
-            staged = _Staged(None, final, option, _spool())
+            staged = _Staged(None, path, option, _spool())
         else:
+            final = os.path.realpath(path)  # a symlinked report is updated where it points, the link kept
             temp, final, handle = _temporary(final, path, option)
             staged = _Staged(temp, final, option, handle)
         self._files.append(staged)
@@ -321,7 +320,7 @@ def _temporary(final: str, shown: str, option: str) -> tuple[str, str, IO[str]]:
             continue
         except OSError as err:
             raise _unwritable(shown, option, err) from None
-        return temp, final, io.open(fd, "w", encoding="utf-8", newline="")
+        return temp, final, open(fd, "w", encoding="utf-8", newline="")
     raise _unwritable(shown, option, "no temporary file could be made beside it")
 
 
@@ -405,23 +404,17 @@ def _undo(appended: Sequence[_Appended]) -> None:
     """Take appends back: each file truncated to its size before (a pipe cannot be; it is only closed)."""
     for item in appended:
         if item.size is not None:
-            try:
+            with suppress(OSError):
                 os.ftruncate(item.fd, item.size)
-            except OSError:
-                pass
     _close(appended)
 
 
 def _close(appended: Sequence[_Appended]) -> None:
     for item in appended:
-        try:
+        with suppress(OSError):
             os.close(item.fd)
-        except OSError:
-            pass
 
 
 def _remove(path: str) -> None:
-    try:
+    with suppress(OSError):
         os.remove(path)
-    except OSError:
-        pass

@@ -20,8 +20,8 @@ import os
 from collections.abc import Iterator, Mapping
 
 from ci_carbon.core import tables
-from ci_carbon.core.files import Unreadable, open_input, read_input
 from ci_carbon.core.fields import FIELDS, check
+from ci_carbon.core.files import Unreadable, open_input, read_input
 from ci_carbon.core.model import Chunk, JobSpec, Notice, Origin
 from ci_carbon.core.names import normalise
 from ci_carbon.core.report import SourceInfo
