@@ -134,6 +134,8 @@ def format_for(path: str | None, extensions: Mapping[str, str], option: str = "-
         return found
     if not ext and _is_stream(path):  # /dev/stdout, a named pipe: standard output by another name
         return None
+    if os.path.isdir(path):  # what is wrong with it is not its extension
+        raise _unwritable(path, option, "Is a directory")
     known = ", ".join(extensions)
     said = f"has an unknown extension '{ext}'" if ext else "has no extension"
     raise InputError([InputProblem(path, None, option, f"{said}; name it {known}, or give --format")])
