@@ -298,12 +298,37 @@ class TestWrittenWholeOrNotAtAll:
         outputs.write_text("earlier=1\n", encoding="utf-8")
         body = tmp_path / "body.md"
         body.write_text("### report\n", encoding="utf-8")
-        result = cli("comment", "--body-file", str(body), "--forge", "github", "--pr", "7", "--summary-file", "/dev/full",
-                     "--github-output", str(outputs), env={"GITHUB_REPOSITORY": "o/r"})
+        post = ("comment", "--body-file", str(body), "--forge", "github", "--pr", "7")  # no token: a notice
+        result = cli(*post, "--summary-file", "/dev/full", "--github-output", str(outputs),
+                     env={"GITHUB_REPOSITORY": "o/r"})
         assert result.code == 2 and result.err.endswith(
             "ci-carbon: /dev/full: --summary-file: cannot be written: No space left on device\n"), result
         assert outputs.read_text(encoding="utf-8") == "earlier=1\n"
-        ok = cli("comment", "--body-file", str(body), "--forge", "github", "--pr", "7", "--summary-file", str(tmp_path / "s.md"),
-                 "--github-output", str(outputs), env={"GITHUB_REPOSITORY": "o/r"})
+        ok = cli(*post, "--summary-file", str(tmp_path / "s.md"), "--github-output", str(outputs),
+                 env={"GITHUB_REPOSITORY": "o/r"})
         assert ok.code == 0, ok.err
         assert "comment_action<<" in outputs.read_text(encoding="utf-8") and (tmp_path / "s.md").read_text()
+
+
+def test_standard_output_held_past_memory_moves_to_a_file(monkeypatch: pytest.MonkeyPatch):
+    """Held text beyond the in-memory limit goes to a temporary file and comes back whole, in order."""
+    from ci_carbon.core import files
+
+    monkeypatch.setattr(files, "STDOUT_IN_MEMORY", 10)
+    spool = files._Spool()
+    for piece in ("abcdef", "ghijkl", "mnop"):  # 6 + 6 = 12 > 10: moved to a file after the second piece
+        spool.write(piece)
+    assert spool._memory is None
+    assert "".join(spool.chunks()) == "abcdefghijklmnop"
+    small = files._Spool()
+    small.write("abc")
+    assert list(small.chunks()) == ["abc"]  # one write
+    spool.close()
+
+
+def test_a_replaced_report_keeps_its_permissions(tmp_path: Path):
+    target = tmp_path / "report.md"
+    target.write_text("old\n", encoding="utf-8")
+    target.chmod(0o640)
+    assert cli("report", "--manifest", str(EXAMPLE), "-o", str(target)).code == 0
+    assert (target.stat().st_mode & 0o777, target.read_text(encoding="utf-8")[:5]) == (0o640, "### 🌱")

@@ -19,6 +19,7 @@ Why one module: a report is trusted as complete, and an input is never harmed. S
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import sys
@@ -201,7 +202,7 @@ class _Staged(NamedTuple):
     temp: str | None  # the temporary file beside the target; None for a target that is not a regular file
     final: str
     option: str
-    handle: IO[str]
+    handle: IO[str] | _Spool
 
 
 class Outputs:
@@ -211,7 +212,7 @@ class Outputs:
     def __init__(self) -> None:
         self._files: list[_Staged] = []
         self._appends: dict[str, tuple[str, list[str]]] = {}  # path → (option, texts in order)
-        self._stdout: IO[str] | None = None
+        self._stdout: _Spool | None = None
 
     def __enter__(self) -> Outputs:
         return self
@@ -222,11 +223,11 @@ class Outputs:
         else:
             self.discard()
 
-    def stream(self, path: str | None, option: str = "--output") -> IO[str]:
+    def stream(self, path: str | None, option: str = "--output") -> IO[str] | _Spool:
         """A text handle for ``path`` (standard output for None and ``-``), written when the command commits."""
         if path is None or path == STDIN:
             if self._stdout is None:
-                self._stdout = _spool()
+                self._stdout = _Spool()
             return self._stdout
         try:
             mode: int | None = os.stat(path).st_mode
@@ -239,10 +240,13 @@ class Outputs:
         if mode is not None and not os.access(path, os.W_OK):
             raise _unwritable(path, option, "Permission denied")
         if mode is not None and not stat.S_ISREG(mode):  # /dev/null, a FIFO: nothing to rename over, written at the end
-            staged = _Staged(None, path, option, _spool())
+            staged = _Staged(None, path, option, _Spool())
         else:
             final = os.path.realpath(path)  # a symlinked report is updated where it points, the link kept
             temp, final, handle = _temporary(final, path, option)
+            if mode is not None:  # a replaced report keeps its permissions
+                with suppress(OSError):
+                    os.chmod(temp, stat.S_IMODE(mode))
             staged = _Staged(temp, final, option, handle)
         self._files.append(staged)
         return staged.handle
@@ -297,16 +301,49 @@ class Outputs:
         spool, self._stdout = self._stdout, None
         if spool is None:
             return
-        with spool:
-            spool.seek(0)
-            while chunk := spool.read(STDOUT_IN_MEMORY):  # one write unless it grew past memory
+        try:
+            for chunk in spool.chunks():  # one write unless it grew past what is held in memory
                 click.echo(chunk, nl=False)
+        finally:
+            spool.close()
 
 
-def _spool() -> IO[str]:
-    import tempfile
+class _Spool:
+    """Text held for a stream written at the commit: in memory, moved to a temporary file past
+    :data:`STDOUT_IN_MEMORY` (tempfile is imported only then: the manifest path starts fast)."""
 
-    return tempfile.SpooledTemporaryFile(max_size=STDOUT_IN_MEMORY, mode="w+", encoding="utf-8", newline="")
+    def __init__(self) -> None:
+        self._memory: io.StringIO | None = io.StringIO()
+        self._file: IO[str] | None = None
+        self._size = 0
+
+    def write(self, text: str) -> int:
+        if self._memory is None:
+            assert self._file is not None
+            return self._file.write(text)
+        self._size += self._memory.write(text)
+        if self._size > STDOUT_IN_MEMORY:
+            import tempfile
+
+            self._file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 (closed by close)
+            self._file.write(self._memory.getvalue())
+            self._memory = None
+        return len(text)
+
+    def chunks(self) -> Iterator[str]:
+        """The text, whole when it was held in memory (one write), else in pieces of the in-memory size."""
+        if self._memory is not None:
+            yield self._memory.getvalue()
+            return
+        assert self._file is not None
+        self._file.seek(0)
+        while chunk := self._file.read(STDOUT_IN_MEMORY):
+            yield chunk
+
+    def close(self) -> None:
+        self._memory = None
+        if self._file is not None:
+            self._file.close()
 
 
 def _temporary(final: str, shown: str, option: str) -> tuple[str, str, IO[str]]:
@@ -328,7 +365,7 @@ def _temporary(final: str, shown: str, option: str) -> tuple[str, str, IO[str]]:
 
 def _finish(staged: _Staged) -> None:
     """The staged text flushed to disk (a rename must not publish a file whose bytes are not there yet)."""
-    if staged.temp is None:
+    if isinstance(staged.handle, _Spool):
         return
     try:
         staged.handle.flush()
@@ -340,12 +377,13 @@ def _finish(staged: _Staged) -> None:
 
 def _place(staged: _Staged) -> None:
     try:
-        if staged.temp is None:  # a device or a pipe: written in one go, nothing to rename
-            staged.handle.seek(0)
+        if isinstance(staged.handle, _Spool):  # a device or a pipe: written in one go, nothing to rename
             with open(staged.final, "w", encoding="utf-8", newline="") as target:
-                target.write(staged.handle.read())
+                for chunk in staged.handle.chunks():
+                    target.write(chunk)
             staged.handle.close()
             return
+        assert staged.temp is not None
         os.replace(staged.temp, staged.final)
     except OSError as err:
         raise _unwritable(staged.final, staged.option, err) from None
