@@ -81,7 +81,7 @@ def test_output_extension_chooses_the_format_unless_format_is_given(tmp_path):
 def test_a_report_that_fails_while_being_written_leaves_no_file(tmp_path):
     """Pieces are written as they come (a 100,000-job JSON report is never held whole), to a temporary file; a
     failure half-way removes it, so no incomplete file is taken for a report."""
-    from ci_carbon.core.files import Outputs
+    from ci_carbon.core.outputs import Outputs
 
     def pieces():
         yield '{\n  "jobs": [\n'

@@ -312,15 +312,15 @@ class TestWrittenWholeOrNotAtAll:
 
 def test_standard_output_held_past_memory_moves_to_a_file(monkeypatch: pytest.MonkeyPatch):
     """Held text beyond the in-memory limit goes to a temporary file and comes back whole, in order."""
-    from ci_carbon.core import files
+    from ci_carbon.core import outputs
 
-    monkeypatch.setattr(files, "STDOUT_IN_MEMORY", 10)
-    spool = files._Spool()
+    monkeypatch.setattr(outputs, "STDOUT_IN_MEMORY", 10)
+    spool = outputs._Spool()
     for piece in ("abcdef", "ghijkl", "mnop"):  # 6 + 6 = 12 > 10: moved to a file after the second piece
         spool.write(piece)
     assert spool._memory is None
     assert "".join(spool.chunks()) == "abcdefghijklmnop"
-    small = files._Spool()
+    small = outputs._Spool()
     small.write("abc")
     assert list(small.chunks()) == ["abc"]  # one write
     spool.close()

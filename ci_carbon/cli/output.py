@@ -3,7 +3,7 @@
 The format of ``--output FILE`` is its extension's when ``--format`` is not given, and an extension that names no
 format is refused (``-o report.txt`` would have been Markdown, silently). The paths a command reads and writes are
 checked against each other before any work (:func:`refuse_overlaps`); writing itself is staged and committed by
-:class:`ci_carbon.core.files.Outputs`, so nothing half-written is ever left.
+:class:`ci_carbon.core.outputs.Outputs`, so nothing half-written is ever left.
 """
 
 from __future__ import annotations

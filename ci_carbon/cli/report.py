@@ -14,7 +14,7 @@ from ci_carbon.cli.handler import BudgetFailed
 from ci_carbon.cli.options import compare_options, selection_options, source_options
 from ci_carbon.cli.output import REPORT_EXTENSIONS, format_of, inputs, refuse_overlaps
 from ci_carbon.core import files
-from ci_carbon.core.files import Outputs
+from ci_carbon.core.outputs import Outputs
 from ci_carbon.core.report import Report
 from ci_carbon.core.settings import Config
 from ci_carbon.errors import InputError, InputProblem
@@ -162,7 +162,7 @@ def report(config: str | None, fmt: str | None, output: str | None, base: str | 
     _refuse(sources, config, base, [("--output", output), ("--json-output", json_output),
                                     ("--github-output", github_output), ("--step-summary", summary)])
     settings = config_file.load(config)
-    with bulk_allocation(), files.Outputs() as out:  # every output written together at the end, or none
+    with bulk_allocation(), Outputs() as out:  # every output written together at the end, or none
         result = _judge(_report(sources, settings, base, options), settings, limits, approved, labels)
         r = contract.build(result, sentences=fmt == "json" or bool(json_output))
         markdown = formats.markdown(r) if fmt == "markdown" else None  # rendered once: output and job summary

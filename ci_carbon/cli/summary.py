@@ -14,7 +14,7 @@ import click
 
 from ci_carbon.cli.options import mlflow_options
 from ci_carbon.cli.output import inputs, refuse_overlaps
-from ci_carbon.core.files import Outputs
+from ci_carbon.core.outputs import Outputs
 from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.summary.choices import DEFAULT_GROUPS
 from ci_carbon.summary.model import FIELDS

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 
-from ci_carbon.core.files import Outputs
+from ci_carbon.core.outputs import Outputs
 from ci_carbon.core.report import Report
 from ci_carbon.render.formats import pieces, render_annotations, render_brief
 from ci_carbon.render.payload import Payload

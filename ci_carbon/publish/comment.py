@@ -24,7 +24,7 @@ from typing import NamedTuple
 import click
 
 from ci_carbon.core import files
-from ci_carbon.core.files import Outputs
+from ci_carbon.core.outputs import Outputs
 from ci_carbon.errors import InputError, InputProblem, SourceUnreachable
 from ci_carbon.publish import forges, markers
 from ci_carbon.publish.forge import Forge, Outcome, Target, upsert
