@@ -100,6 +100,13 @@ class TestOutputOverInput:
         assert target.read_text(encoding="utf-8") == "earlier\n"
         assert listing(tmp_path) == ["jobs.yaml", "report.json"]
 
+    def test_two_outputs_on_standard_output(self, jobs: Path):
+        """The Markdown report and the JSON report both on stdout would be one unreadable stream."""
+        refused(cli("report", "--manifest", str(jobs), "--json-output", "-"),
+                "-: --json-output: is standard output, as is --output; give one of them a file")
+        refused(cli("report", "--manifest", str(jobs), "-o", "-", "--json-output", "-"),
+                "-: --json-output: is standard output, as is --output; give one of them a file")
+
     def test_step_outputs_into_the_report(self, jobs: Path, tmp_path: Path):
         target = tmp_path / "report.md"
         refused(cli("report", "--manifest", str(jobs), "-o", str(target), "--github-output", str(target)),

@@ -159,7 +159,7 @@ def report(config: str | None, fmt: str | None, output: str | None, base: str | 
     sources = {parameter(e): options.pop(parameter(e)) for e in REGISTRY}
     fmt = fmt or format_of(output, REPORT_EXTENSIONS)
     summary = os.environ.get("GITHUB_STEP_SUMMARY") if step_summary else None
-    _refuse(sources, config, base, [("--output", output), ("--json-output", json_output),
+    _refuse(sources, config, base, [("--output", output or files.STDIN), ("--json-output", json_output),
                                     ("--github-output", github_output), ("--step-summary", summary)])
     settings = config_file.load(config)
     with bulk_allocation(), Outputs() as out:  # every output written together at the end, or none

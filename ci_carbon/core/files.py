@@ -172,6 +172,10 @@ def _comparable(path: str | None) -> bool:
 def refuse_overlaps(inputs: Sequence[Named], outputs: Sequence[Named]) -> None:
     """Refuse, before any work, an output that is one of the inputs or another output (exit 2, one line): writing
     the report over the manifest destroys the input, and two outputs in one file leave only the last of them."""
+    streams = [p for p in outputs if p.path == STDIN]
+    if len(streams) > 1:
+        raise InputError([InputProblem(STDIN, None, streams[1].option, f"is standard output, as is "
+                                       f"{streams[0].option}; give one of them a file")])
     ins = [p for p in inputs if _comparable(p.path)]
     outs = [p for p in outputs if _comparable(p.path)]
     for i, out in enumerate(outs):
