@@ -65,10 +65,11 @@ def test_usage_errors_exit_2():
 
 
 def test_output_extension_chooses_the_format_unless_format_is_given(tmp_path):
-    """`-o report.json` is JSON and `-o jobs.csv` CSV; --format still wins; anything else is Markdown."""
+    """`-o report.json` is JSON and `-o jobs.csv` CSV; --format still wins; an unknown extension is refused (see
+    tests/test_outputs.py)."""
     manifest = str(EXAMPLE)
     for name, starts in (("r.json", '{\n  "schema": "ci-carbon/report/v1"'), ("r.csv", "name,source,id,"),
-                         ("r.md", "### 🌱 "), ("r.txt", "### 🌱 ")):
+                         ("r.md", "### 🌱 "), ("r.markdown", "### 🌱 ")):
         result = run_cli("report", "--manifest", manifest, "-o", str(tmp_path / name))
         assert result.code == 0, result.err
         assert (tmp_path / name).read_text(encoding="utf-8").startswith(starts), name
@@ -78,17 +79,19 @@ def test_output_extension_chooses_the_format_unless_format_is_given(tmp_path):
 
 
 def test_a_report_that_fails_while_being_written_leaves_no_file(tmp_path):
-    """Pieces are written as they come (a 100,000-job JSON report is never held whole); a failure half-way
-    removes what was written, so no incomplete file is taken for a report."""
-    from ci_carbon.cli.output import write_pieces
+    """Pieces are written as they come (a 100,000-job JSON report is never held whole), to a temporary file; a
+    failure half-way removes it, so no incomplete file is taken for a report."""
+    from ci_carbon.core.outputs import Outputs
 
     def pieces():
         yield '{\n  "jobs": [\n'
         raise RuntimeError("the store went away")
 
     target = tmp_path / "report.json"
-    with pytest.raises(RuntimeError, match="went away"):
-        write_pieces(pieces(), str(target))
-    assert not target.exists()
-    write_pieces(iter(["a", "b\n"]), str(target))
+    with pytest.raises(RuntimeError, match="went away"), Outputs() as out:
+        out.write(str(target), pieces())
+    assert list(tmp_path.iterdir()) == []
+    with Outputs() as out:
+        out.write(str(target), iter(["a", "b\n"]))
     assert target.read_text(encoding="utf-8") == "ab\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]

@@ -10,7 +10,7 @@ from ci_carbon.publish import forges
 @click.command("comment", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--report", "report_file", metavar="FILE",
               help="The JSON report (`ci-carbon report --json-output FILE`): the comment is rendered from it to the "
-                   "forge's size, leaving out the least important sections first.")
+                   "forge's size, leaving out the least important sections first; - reads standard input.")
 @click.option("--body-file", metavar="FILE",
               help="Markdown written elsewhere, posted as it is (cut by whole blocks if too long); - reads standard "
                    "input.")
@@ -48,7 +48,11 @@ def comment(report_file: str | None, body_file: str | None, forge: str, pr: int 
             summary_file: str | None, github_output: str | None, head_sha: str | None,
             head_branch: str | None) -> None:
     """Post or update the pull-request comment (GitHub) or merge-request note (GitLab) with the report."""
+    from ci_carbon.cli.output import refuse_overlaps
+    from ci_carbon.core.files import Named
     from ci_carbon.publish.comment import head_options, post
 
+    read = [Named(p, o) for o, p in (("--report", report_file), ("--body-file", body_file)) if p]
+    refuse_overlaps(read, [("--summary-file", summary_file), ("--github-output", github_output)])
     post(report_file, body_file, forge, pr, token_env, key, behaviour, dry_run, author, report_time, summary_file,
          github_output, head_options(head_sha, head_branch))

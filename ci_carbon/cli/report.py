@@ -12,7 +12,9 @@ import click
 
 from ci_carbon.cli.handler import BudgetFailed
 from ci_carbon.cli.options import compare_options, selection_options, source_options
-from ci_carbon.cli.output import REPORT_EXTENSIONS, format_of, write_pieces
+from ci_carbon.cli.output import REPORT_EXTENSIONS, format_of, inputs, refuse_overlaps
+from ci_carbon.core import files
+from ci_carbon.core.outputs import Outputs
 from ci_carbon.core.report import Report
 from ci_carbon.core.settings import Config
 from ci_carbon.errors import InputError, InputProblem
@@ -87,24 +89,36 @@ def _judge(result: Report, settings: Config, limits: dict, approved: bool, label
     return pipeline.judge(result, settings.budget, limits, approved, names)
 
 
-def _hand_over(result: Report, r: Payload, markdown: str | None, json_output: str | None,
-               github_output: str | None, step_summary: bool) -> None:
-    """What GitHub Actions reads after the report: the JSON file, step outputs, job summary, annotations."""
+def _hand_over(out: Outputs, result: Report, r: Payload, markdown: str | None, json_output: str | None,
+               github_output: str | None, summary: str | None) -> None:
+    """What GitHub Actions reads after the report, staged with it: the JSON file, step outputs, job summary."""
 
-    summary = os.environ.get("GITHUB_STEP_SUMMARY") if step_summary else None
-    breaches = result.budget is not None and result.budget.breaches
-    if not (json_output or github_output or summary or breaches):
+    if not (json_output or github_output or summary):
         return
     from ci_carbon.publish import actions
     from ci_carbon.render.formats import markdown as render_markdown
 
-    json_path = actions.write_json(r, json_output) if json_output else None
+    json_path = actions.write_json(out, r, json_output) if json_output else None
     if github_output:
-        actions.write_outputs(github_output, actions.outputs(result, json_path))
+        actions.write_outputs(out, github_output, actions.outputs(result, json_path))
     if summary:
-        actions.append_summary(summary, r, markdown if markdown is not None else render_markdown(r), json_path)
-    if breaches:
+        actions.append_summary(out, summary, r, markdown if markdown is not None else render_markdown(r), json_path)
+
+
+def _annotate(result: Report) -> None:
+    """Budget annotations on stderr, once every output is written."""
+    if result.budget is not None and result.budget.breaches:
+        from ci_carbon.publish import actions
+
         click.echo(actions.annotations(result, os.environ.get("GITHUB_ACTIONS") == "true"), err=True, nl=False)  # type: ignore[operator]
+
+
+def _refuse(sources: dict, config: str | None, base: str | None, writes: list[tuple[str, str | None]]) -> None:
+    """Before any work: no output over an input or over another output; no --base for a manifest on stdin."""
+    refuse_overlaps(inputs(sources, config), writes)
+    if base and sources.get("manifest") == files.STDIN:
+        raise InputError([InputProblem(files.STDIN_NAME, None, "--base", "compares with the manifest's file as it "
+                                       "was at the base; give --manifest FILE, not standard input")])
 
 
 def _nothing_estimated(result: Report) -> InputError | None:
@@ -127,11 +141,13 @@ def _nothing_estimated(result: Report) -> InputError | None:
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json", "csv", "hf"]), default=None,
               help="Output format (hf: a Hugging Face model card's co2_eq_emissions block). Default: the --output "
                    "file's extension (.json, .csv, .md), else markdown.")
-@click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output.")
+@click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output (- is "
+              "standard output). Written whole or not at all; never over an input.")
 def report(config: str | None, fmt: str | None, output: str | None, base: str | None, approved: bool,
            labels: str | None, github_output: str | None, step_summary: bool, json_output: str | None,
            **options: object) -> None:
-    """Estimate energy and emissions of planned jobs (--manifest) or of past runs (--mlflow-uri).
+    """Estimate energy and emissions of planned jobs (--manifest, - for standard input) or of past runs
+    (--mlflow-uri).
 
     With --base, compare with the pull request's base; with budget thresholds, exit 1 when one fails.
     """
@@ -142,13 +158,17 @@ def report(config: str | None, fmt: str | None, output: str | None, base: str | 
     limits = {k.removeprefix("budget_"): options.pop(k) for k in list(options) if k.startswith("budget_")}
     sources = {parameter(e): options.pop(parameter(e)) for e in REGISTRY}
     fmt = fmt or format_of(output, REPORT_EXTENSIONS)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY") if step_summary else None
+    _refuse(sources, config, base, [("--output", output or files.STDIN), ("--json-output", json_output),
+                                    ("--github-output", github_output), ("--step-summary", summary)])
     settings = config_file.load(config)
-    with bulk_allocation():
+    with bulk_allocation(), Outputs() as out:  # every output written together at the end, or none
         result = _judge(_report(sources, settings, base, options), settings, limits, approved, labels)
         r = contract.build(result, sentences=fmt == "json" or bool(json_output))
         markdown = formats.markdown(r) if fmt == "markdown" else None  # rendered once: output and job summary
-        write_pieces(iter((markdown,)) if markdown is not None else formats.pieces(r, fmt), output)
-    _hand_over(result, r, markdown, json_output, github_output, step_summary)
+        out.write(output, iter((markdown,)) if markdown is not None else formats.pieces(r, fmt))
+        _hand_over(out, result, r, markdown, json_output, github_output, summary)
+    _annotate(result)
     failed = _nothing_estimated(result)
     if failed is not None:
         raise failed

@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 import click
 
 from ci_carbon.cli.options import mlflow_options
-from ci_carbon.cli.output import write_pieces
+from ci_carbon.cli.output import inputs, refuse_overlaps
+from ci_carbon.core.outputs import Outputs
 from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.summary.choices import DEFAULT_GROUPS
 from ci_carbon.summary.model import FIELDS
@@ -33,7 +34,8 @@ def _progress(label: str, total: int) -> Iterator:
 @click.option("--quarter", "-q", metavar="YYYY-QN", help="Quarter to summarise, in UTC: 2026-Q3, last (the default: "
               "the latest complete quarter) or current. Runs belong to the quarter in which they started.")
 @mlflow_options
-@click.option("--manifest", metavar="FILE", help="Planned jobs (a YAML manifest) to count in the period as well.")
+@click.option("--manifest", metavar="FILE", help="Planned jobs (a YAML manifest) to count in the period as well; - "
+              "reads it from standard input.")
 @click.option("--group-by", "-g", "group_by", multiple=True, metavar="FIELDS",
               help=f"Breakdowns, comma-separated or repeated: {', '.join(FIELDS)}, tag:NAME; join fields with + "
                    f"for one table (team+hardware). Default: {DEFAULT_GROUPS}.")
@@ -61,6 +63,8 @@ def summary(quarter: str | None, mlflow_uri: str | None, config: str | None, man
 
     now = datetime.now(timezone.utc).replace(microsecond=0)
     chosen = targets(outputs, fmt)
+    refuse_overlaps(inputs({"manifest": manifest, "mlflow_uri": mlflow_uri}, config),
+                    [("--output", path) for path in outputs])
     period = period_of(quarter, since, until, now)
     uri = mlflow_uri or os.environ.get("MLFLOW_TRACKING_URI")
     if not uri and not manifest:
@@ -71,5 +75,6 @@ def summary(quarter: str | None, mlflow_uri: str | None, config: str | None, man
                       int(time.time() * 1000))
     with Spill(keep_runs=any(f == "csv" for f, _ in chosen)) as spill:
         result = summarise(request, period, spill, _progress)
-        for target_format, output in chosen:
-            write_pieces(render(result, target_format), output)
+        with Outputs() as out:  # every file written together at the end, or none
+            for target_format, output in chosen:
+                out.write(output, render(result, target_format))

@@ -10,10 +10,11 @@ from ci_carbon.cli.report import bulk_allocation
 @click.command()
 @click.argument("file", metavar="FILE")
 def validate(file: str) -> None:
-    """Check a manifest: print every problem with its line, or a one-line summary."""
+    """Check a manifest (FILE, or - for standard input): print every problem with its line, or a one-line summary."""
     from ci_carbon.assemble import resolve_chunk
     from ci_carbon.sources.manifest import ManifestSource
 
+    source = ManifestSource(file)
     with bulk_allocation():
-        jobs = [job for chunk in ManifestSource(file).chunks() for job in resolve_chunk(chunk, strict=True)[0]]
-    click.echo(f"{file}: ok, {len(jobs)} {'job' if len(jobs) == 1 else 'jobs'}")
+        jobs = [job for chunk in source.chunks() for job in resolve_chunk(chunk, strict=True)[0]]
+    click.echo(f"{source.where}: ok, {len(jobs)} {'job' if len(jobs) == 1 else 'jobs'}")

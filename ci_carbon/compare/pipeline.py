@@ -11,6 +11,7 @@ import os
 from ci_carbon.assemble import assemble, report_of
 from ci_carbon.compare import base, delta
 from ci_carbon.compare import budget as gate
+from ci_carbon.core import files
 from ci_carbon.core.report import Report, SourceInfo
 from ci_carbon.core.review import Baseline, BasePoint
 from ci_carbon.core.settings import BudgetConfig, inverted_pairs
@@ -54,9 +55,8 @@ def event_labels(path: str | None) -> tuple[str, ...]:
     if not path or not os.path.isfile(path):
         return ()
     try:
-        with open(path, encoding="utf-8") as handle:
-            event = json.load(handle)
-    except (OSError, ValueError) as err:
+        event = json.loads(files.read_bytes(path, "JSON file"))
+    except (files.Unreadable, ValueError) as err:
         raise InputError([InputProblem(path, None, "GITHUB_EVENT_PATH", f"cannot be read as JSON: {err}")]) from None
     labels = (event.get("pull_request") or {}).get("labels") or [] if isinstance(event, dict) else []
     return tuple(str(label["name"]) for label in labels if isinstance(label, dict) and label.get("name"))

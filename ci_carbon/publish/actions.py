@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import uuid
 
+from ci_carbon.core.outputs import Outputs
 from ci_carbon.core.report import Report
-from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.render.formats import pieces, render_annotations, render_brief
 from ci_carbon.render.payload import Payload
 
@@ -38,30 +38,20 @@ def outputs(report: Report, json_path: str | None) -> dict[str, str]:
     }
 
 
-def _append(path: str, text: str, option: str) -> None:
-    try:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as err:
-        raise InputError([InputProblem(path, None, option, f"cannot be written: {err.strerror}")]) from None
-
-
-def write_outputs(path: str, values: dict[str, str]) -> None:
-    """Append ``name<<delimiter`` … ``delimiter`` blocks to $GITHUB_OUTPUT, a fresh random delimiter each."""
+def write_outputs(out: Outputs, path: str, values: dict[str, str]) -> None:
+    """Append ``name<<delimiter`` … ``delimiter`` blocks to $GITHUB_OUTPUT, a fresh random delimiter each, in one
+    append when the command commits."""
     blocks = []
     for name, value in values.items():
         delimiter = f"ghadelimiter_{uuid.uuid4()}"
         blocks.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
-    _append(path, "".join(blocks), "--github-output")
+    out.append(path, "".join(blocks), "--github-output")
 
 
-def write_json(r: Payload, path: str) -> str:
-    """The JSON report at ``path`` (beside any other format); its absolute path, for the json_path output."""
-    try:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.writelines(pieces(r, "json"))
-    except OSError as err:
-        raise InputError([InputProblem(path, None, "--json-output", f"cannot be written: {err.strerror}")]) from None
+def write_json(out: Outputs, r: Payload, path: str) -> str:
+    """The JSON report at ``path`` (beside any other format), staged with the command's other outputs; its absolute
+    path, for the json_path output."""
+    out.write(path, pieces(r, "json"), "--json-output")
     return os.path.abspath(path)
 
 
@@ -75,11 +65,11 @@ def summary_text(r: Payload, full: str, used: int, json_path: str | None) -> str
     return brief if used + len(brief.encode("utf-8")) + 1 <= SUMMARY_LIMIT else None
 
 
-def append_summary(path: str, r: Payload, full: str, json_path: str | None) -> None:
+def append_summary(out: Outputs, path: str, r: Payload, full: str, json_path: str | None) -> None:
     used = os.path.getsize(path) if os.path.isfile(path) else 0
     text = summary_text(r, full, used, json_path)
     if text is not None:
-        _append(path, ("\n" if used else "") + text, "--step-summary")
+        out.append(path, ("\n" if used else "") + text, "--step-summary")
 
 
 def _repository_path(file: str) -> str:

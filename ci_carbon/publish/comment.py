@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -24,6 +23,8 @@ from typing import NamedTuple
 
 import click
 
+from ci_carbon.core import files
+from ci_carbon.core.outputs import Outputs
 from ci_carbon.errors import InputError, InputProblem, SourceUnreachable
 from ci_carbon.publish import forges, markers
 from ci_carbon.publish.forge import Forge, Outcome, Target, upsert
@@ -39,17 +40,17 @@ class Body(NamedTuple):
 
 
 def _read_text(path: str, option: str) -> str:
+    """The body's text: a regular file (checked before it is read: never a pipe or device that hangs) or, for -,
+    standard input."""
     from ci_carbon.publish import words
 
     try:
-        if path == "-":
-            text = sys.stdin.read()
-        else:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-    except (OSError, UnicodeDecodeError) as err:
-        why = getattr(err, "strerror", None) or str(err)
-        raise InputError([InputProblem(path, None, option, words.line("unreadable", why))]) from None
+        raw = files.read_stdin() if path == files.STDIN else files.read_bytes(path)
+        text = raw.decode("utf-8-sig")
+    except files.Unreadable as err:
+        raise InputError([InputProblem(path, None, option, str(err))]) from None
+    except UnicodeDecodeError as err:
+        raise InputError([InputProblem(path, None, option, words.line("unreadable", err))]) from None
     if not text.strip():
         raise InputError([InputProblem(path, None, option, words.line("empty_body"))])
     return text
@@ -101,18 +102,14 @@ def _tell(forge: str, text: str, kind: str = "notice") -> None:
     click.echo(_workflow_command(kind, text) if commands else f"ci-carbon: {text}", err=True)
 
 
-def _notice(reason: str, target: Target, summary_file: str | None) -> None:
+def _notice(out: Outputs, reason: str, target: Target, summary_file: str | None) -> None:
     """No comment could be posted, on purpose: say why on stderr and in the job summary; exit 0."""
     from ci_carbon.publish import words
 
     _tell(target.forge, words.line("notice", reason, target))
     if summary_file:
-        try:
-            with open(summary_file, "a", encoding="utf-8") as handle:
-                handle.write("\n" + words.block("messages.j2", "summary_notice", reason, target) + "\n")
-        except OSError as err:
-            raise InputError([InputProblem(summary_file, None, "--summary-file",
-                                           words.line("unreadable", err.strerror))]) from None
+        out.append(summary_file, "\n" + words.block("messages.j2", "summary_notice", reason, target) + "\n",
+                   "--summary-file")
 
 
 def _target(chosen: forges.Entry, env: Mapping[str, str], pr: int | None, token_env: str | None) -> Target:
@@ -195,19 +192,19 @@ class Choices:
     github_output: str | None = None
 
 
-def _write_outputs(path: str | None, outcome: Outcome | None) -> None:
+def _write_outputs(out: Outputs, path: str | None, outcome: Outcome | None) -> None:
     """comment_id, comment_url and comment_action for the next steps of a workflow ('' and skipped when none)."""
     if not path:
         return
     from ci_carbon.publish.actions import write_outputs
 
     comment = outcome.comment if outcome else None
-    write_outputs(path, {"comment_id": str(comment.id) if comment and comment.id is not None else "",
+    write_outputs(out, path, {"comment_id": str(comment.id) if comment and comment.id is not None else "",
                          "comment_url": comment.url if comment else "",
                          "comment_action": outcome.action if outcome else "skipped"})
 
 
-def _post(target: Target, body: Body, choices: Choices, env: Mapping[str, str]) -> None:
+def _post(out: Outputs, target: Target, body: Body, choices: Choices, env: Mapping[str, str]) -> None:
     sender = _sender(target, choices.dry_run)
     client = _client(target, sender, choices.author, env)
     marker = Marker(choices.key or target.key, _report_time(choices.report_time, target.time))
@@ -216,15 +213,15 @@ def _post(target: Target, body: Body, choices: Choices, env: Mapping[str, str]) 
     except ForgeError as err:
         if err.reason != "read_only":
             _raise_for(err, target)
-        _notice("read_only", target, choices.summary_file)
-        _write_outputs(choices.github_output, None)
+        _notice(out, "read_only", target, choices.summary_file)
+        _write_outputs(out, choices.github_output, None)
         return
     if isinstance(sender, DryRun):
         _print_dry_run(sender.sent, target, client, choices.behaviour, marker.key)
         outcome = None  # type: ignore[assignment]
     else:
         _report(outcome, target)
-    _write_outputs(choices.github_output, outcome)
+    _write_outputs(out, choices.github_output, outcome)
 
 
 @dataclass(frozen=True)
@@ -286,13 +283,16 @@ def post(report_file: str | None, body_file: str | None, forge: str, pr: int | N
     env = os.environ
     body = read_body(report_file, body_file)
     target = _target(forges.entry(forge, env), env, pr, token_env)
-    if not target.token and not dry_run:
-        _notice("no_token" if target.number is not None or head.sha else "no_pull_request", target, summary_file)
-        _write_outputs(github_output, None)
-        return
-    target = _by_head(target, head, dry_run, env)
-    if target.number is None:
-        _notice("no_pull_request", target, summary_file)
-        _write_outputs(github_output, None)
-        return
-    _post(target, body, Choices(key, behaviour, dry_run, author, report_time, summary_file, github_output), env)
+    with Outputs() as out:  # the job summary's notice and the step outputs: appended together, or neither
+        if not target.token and not dry_run:
+            _notice(out, "no_token" if target.number is not None or head.sha else "no_pull_request", target,
+                    summary_file)
+            _write_outputs(out, github_output, None)
+            return
+        target = _by_head(target, head, dry_run, env)
+        if target.number is None:
+            _notice(out, "no_pull_request", target, summary_file)
+            _write_outputs(out, github_output, None)
+            return
+        _post(out, target, body, Choices(key, behaviour, dry_run, author, report_time, summary_file, github_output),
+              env)

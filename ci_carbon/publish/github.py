@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 
+from ci_carbon.core import files
 from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.publish import markers, words
 from ci_carbon.publish.forge import Comment, Head, Target
@@ -32,9 +33,8 @@ def _event(env: Mapping[str, str]) -> dict:
     if not path:
         return {}
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError) as err:
+        data = json.loads(files.read_bytes(path, "JSON file"))
+    except (files.Unreadable, ValueError) as err:
         raise InputError([InputProblem(path, None, "GITHUB_EVENT_PATH", words.line("bad_event", str(err)))]) from None
     return data if isinstance(data, dict) else {}
 

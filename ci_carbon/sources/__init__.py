@@ -27,7 +27,8 @@ class Entry(NamedTuple):
 
 
 REGISTRY: tuple[Entry, ...] = (
-    Entry("manifest", "--manifest", "FILE", "YAML manifest of training jobs (version 1).",
+    Entry("manifest", "--manifest", "FILE", "YAML manifest of training jobs (version 1); - reads it from "
+          "standard input.",
           "ci_carbon.sources.manifest:ManifestSource"),
     Entry("mlflow", "--mlflow-uri", "URI", "MLflow tracking URI (default: $MLFLOW_TRACKING_URI): http(s)://…, "
           "databricks, sqlite:///mlflow.db, postgresql://…", "ci_carbon.sources.mlflow.source:MlflowSource",

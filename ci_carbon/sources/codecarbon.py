@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import csv
 import glob
+import io
 import math
 import os
 from collections.abc import Iterator, Mapping
 
 from ci_carbon.core import tables
 from ci_carbon.core.fields import FIELDS, check
+from ci_carbon.core.files import Unreadable, open_input, read_input
 from ci_carbon.core.model import Chunk, JobSpec, Notice, Origin
 from ci_carbon.core.names import normalise
 from ci_carbon.core.report import SourceInfo
@@ -43,6 +45,8 @@ def files(pattern: str) -> list[str]:
         return found
     if os.path.isfile(pattern):
         return [pattern]
+    if os.path.lexists(pattern):  # a pipe, a socket, a device: named as what it is, never opened to wait for ever
+        read_input(pattern, what=f"CodeCarbon {FILE_NAME}")
     if glob.has_magic(pattern):
         found = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
         if not found:
@@ -145,7 +149,8 @@ def _spec(path: str, line: int, row: Mapping[str, str], columns: Mapping[str, in
 def read(path: str) -> tuple[list[JobSpec], list[InputProblem]]:
     """Every row of one emissions.csv as a job, and every problem in the file (a missing column once)."""
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        with open_input(path, what=f"CodeCarbon {FILE_NAME}") as raw, \
+                io.TextIOWrapper(raw, encoding="utf-8", newline="") as handle:
             reader = csv.DictReader(handle)
             columns = {c: i for i, c in enumerate(reader.fieldnames or [])}
             missing = [c for c in REQUIRED if c not in columns]
@@ -157,6 +162,8 @@ def read(path: str) -> tuple[list[JobSpec], list[InputProblem]]:
             for row in reader:
                 got = _spec(path, reader.line_num, row, columns)
                 specs.append(got) if isinstance(got, JobSpec) else problems.extend(got)
+    except Unreadable as err:
+        raise InputError([InputProblem(path, None, None, str(err))]) from None
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise InputError([InputProblem(path, None, None, f"cannot read: {err}")]) from None
     return specs, problems

@@ -110,7 +110,7 @@ def load(path: str | None) -> Config:
             return Config()
         path = DEFAULT_FILE
     out = Problems(path)
-    root = yaml_tree.load(path)
+    root = yaml_tree.load(path, what="configuration file")
     if root is None:
         return Config(path)
     if not isinstance(root.value, dict):

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ci_carbon.core import files
 from ci_carbon.core.fields import applicable_defaults, type_name
 from ci_carbon.core.model import Chunk, JobSpec, Origin
 from ci_carbon.core.names import differences, nearest, skeleton
 from ci_carbon.core.report import SourceInfo
-from ci_carbon.errors import InputProblem
+from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.sources import yaml_tree
 from ci_carbon.sources.yaml_fields import Problems, check_fields
 from ci_carbon.sources.yaml_tree import Located
@@ -133,11 +134,17 @@ class ManifestSource:
     strict = True
 
     def __init__(self, path: str, request: object = None, text: str | None = None):
-        self.where = path
+        self.stdin = path == files.STDIN and text is None  # `--manifest -`: read standard input, named <stdin>
+        self.where = files.STDIN_NAME if self.stdin else path
         self.text = text
         self.read = 0
 
     def chunks(self) -> Iterator[Chunk]:
+        if self.stdin and self.text is None:
+            try:
+                self.text = yaml_tree.decode(files.read_stdin(), self.where)
+            except files.Unreadable as err:
+                raise InputError([InputProblem(self.where, None, "--manifest", str(err))]) from None
         specs, problems = read(self.where, self.text)
         self.read = len(specs)
         yield Chunk(specs, problems=problems)

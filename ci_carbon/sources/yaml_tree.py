@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from ci_carbon.core import files
 from ci_carbon.core.fields import type_name
 from ci_carbon.errors import InputError, InputProblem
 
@@ -165,17 +166,14 @@ class _Walker:
         return out
 
 
-def read_text(path: str) -> str:
-    """The file's text, or one clear problem: missing, a directory, unreadable, or not UTF-8."""
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except IsADirectoryError:
-        raise InputError([InputProblem(path, None, None, "is a directory, not a manifest file")]) from None
-    except FileNotFoundError:
-        raise InputError([InputProblem(path, None, None, "no such file")]) from None
-    except OSError as err:
-        raise InputError([InputProblem(path, None, None, f"cannot be read: {err.strerror}")]) from None
+def read_text(path: str, what: str = "manifest file") -> str:
+    """The file's text, or one clear problem: missing, a directory, a pipe or device, too large, unreadable, or not
+    UTF-8 (the checks before reading are :mod:`ci_carbon.core.files`'s, shared by every input)."""
+    return decode(files.read_input(path, what=what), path)
+
+
+def decode(raw: bytes, path: str) -> str:
+    """UTF-8 text (a byte-order mark dropped), or the line of the first byte that is not."""
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -184,9 +182,9 @@ def read_text(path: str) -> str:
                                                          "save it as UTF-8")]) from None
 
 
-def load(path: str, text: str | None = None) -> Located | None:
+def load(path: str, text: str | None = None, what: str = "manifest file") -> Located | None:
     """Parse one YAML document (the file at ``path``, or ``text`` named by it); None for an empty document."""
-    text = read_text(path) if text is None else text
+    text = read_text(path, what) if text is None else text
     loader = yaml.CSafeLoader(text)
     try:
         root = loader.get_single_node()

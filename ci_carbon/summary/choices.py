@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timezone
 
+from ci_carbon.core.files import format_for
 from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.summary.model import FIELDS, TAG_PREFIX
 
@@ -63,7 +64,8 @@ def targets(outputs: tuple[str, ...], fmt: str | None) -> list[tuple[str, str | 
 
 
 def _format_of(output: str | None) -> str:
-    return EXTENSIONS.get(os.path.splitext(output or "")[1].lower(), "markdown")
+    """The one output's format from its extension (an unknown one refused), Markdown on standard output."""
+    return format_for(output, EXTENSIONS) or "markdown"
 
 
 def period_of(quarter: str | None, since: str | None, until: str | None, now: datetime):

@@ -332,7 +332,7 @@ def test_bad_inputs_are_exit_2(github: FakeGitHub, tmp_path: Path, example_body:
     empty.write_text("\n", encoding="utf-8")
     cases = {
         ("--body-file", str(empty)): "--body-file: is empty",
-        ("--body-file", str(tmp_path / "missing.md")): "--body-file: cannot be read or written: No such file",
+        ("--body-file", str(tmp_path / "missing.md")): "--body-file: no such file",
         ("--body-file", str(example_body), "--report-time", "soon"): "--report-time: 'soon' is not an ISO 8601 time",
     }
     for args, expected in cases.items():
