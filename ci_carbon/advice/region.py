@@ -1,45 +1,80 @@
-"""Choose the region: the cleanest region of the same provider on the same continent, per region a job ran in."""
+"""Choose the region: the cleanest region of the same provider on the same continent that offers what the job runs
+on, per region and hardware a job ran in.
+
+Only regions that data/availability.csv lists for the job's instance type (or, without one, for its device through
+an instance with at least as many devices as the job uses, up to the largest such instance) are candidates: a move to
+a region without the hardware is advice nobody can take, and a TPU v4 job, offered in one region only, gets none.
+Where the table has no row for the hardware, availability is unknown, not "nowhere", and no move is suggested.
+Both places' factors are resolved by the same code as a job placed there (core.figures): the headline
+location-based grid factor of each, so the comparison is on one basis.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 from ci_carbon.advice.names import Names, NamesFactory, rank
+from ci_carbon.core import tables
 from ci_carbon.core.figures import RegionFigures, provider_regions, region_figures
-from ci_carbon.core.model import Chunk, Estimate
+from ci_carbon.core.model import Chunk, Estimate, Job
 from ci_carbon.core.report import Recommendation
 
 
 class _Group:
-    __slots__ = ("current", "here", "names", "saving", "to")
+    __slots__ = ("current", "here", "names", "offered", "saving", "to")
 
-    def __init__(self, here: RegionFigures, to: RegionFigures | None, names: Names):
-        self.here, self.to, self.names = here, to, names
+    def __init__(self, here: RegionFigures, to: RegionFigures | None, offered: int, names: Names):
+        self.here, self.to, self.offered, self.names = here, to, offered, names
         self.saving = self.current = 0.0
 
 
-def _cleanest(provider: str, region: str) -> tuple[RegionFigures, RegionFigures | None]:
+def runs_on(job: Job) -> tuple[str, str, int]:
+    """What the region must offer: ("instance", type, 0) for an instance type, else ("device", id, devices)."""
+    if job.spec.instance_type:
+        return "instance", job.spec.instance_type, 0
+    return "device", job.device_id or "", job.count
+
+
+@cache
+def offering(provider: str, what: str, name: str, count: int) -> frozenset[str]:
+    """The provider's regions that offer the instance type, or the device through an instance big enough."""
+    if what == "instance":
+        return tables.regions_offering(provider, instance_type=name)
+    sizes = {i.instance_type: i.device_count for rs in tables.instances().values() for i in rs
+             if i.provider == provider and i.device_id == name}
+    rows = [a for a in tables.availability() if a.provider == provider and a.device_id == name]
+    largest = max((sizes.get(a.instance_type, 0) for a in rows), default=0)
+    need = min(count, largest)
+    return frozenset(a.region for a in rows if not a.instance_type or sizes.get(a.instance_type, 0) >= need)
+
+
+def _cleanest(provider: str, region: str, offered: frozenset[str]) -> RegionFigures | None:
     here = region_figures(provider, region)
     if here.continent is None:
-        return here, None
-    options = [r for r in provider_regions(provider, here.continent) if r.region != region]
-    return here, min(options, key=lambda r: (r.kg_per_it_kwh, r.region)) if options else None
+        return None
+    options = [r for r in provider_regions(provider, here.continent) if r.region != here.region
+               and r.region in offered]
+    return min(options, key=lambda r: (r.kg_per_it_kwh, r.region)) if options else None
 
 
 class Region:
     def __init__(self, names: NamesFactory):
         self.new_names = names
-        self.groups: dict[tuple[str, str], _Group] = {}
+        self.groups: dict[tuple[str, str, tuple[str, str, int]], _Group] = {}
 
     def add(self, estimates: Sequence[Estimate], chunk: Chunk) -> None:
         for est in estimates:
             job = est.job
             if not (job.provider and job.region and job.spec.carbon_intensity is None):
                 continue
-            group = self.groups.get((job.provider, job.region))
+            key = (job.provider, job.region, runs_on(job))
+            group = self.groups.get(key)
             if group is None:
-                group = self.groups[(job.provider, job.region)] = _Group(*_cleanest(job.provider, job.region),
-                                                                         self.new_names())
+                offered = offering(job.provider, *key[2])
+                group = self.groups[key] = _Group(region_figures(job.provider, job.region),
+                                                  _cleanest(job.provider, job.region, offered), len(offered),
+                                                  self.new_names())
             if group.to is None:
                 continue
             it_kwh = est.energy_kwh / job.pue
@@ -51,5 +86,13 @@ class Region:
     def result(self) -> list[Recommendation]:
         return [Recommendation("region", g.names.result(), g.saving,
                                {"provider": provider, "from": g.here, "to": g.to, "current_kg": g.current,
-                                "percent": 100.0 * g.saving / g.current})
-                for (provider, _), g in sorted(self.groups.items()) if g.to is not None and g.saving > 0]
+                                "percent": 100.0 * g.saving / g.current, "offers": _offers(what),
+                                "offered_regions": g.offered})
+                for (provider, _, what), g in sorted(self.groups.items()) if g.to is not None and g.saving > 0]
+
+
+def _offers(what: tuple[str, str, int]) -> dict[str, object]:
+    """What the sentence says the region offers: the instance type, or the device by name (and how many)."""
+    kind, name, count = what
+    device = tables.devices().get(name)
+    return {"kind": kind, "name": device.name if device else name, "count": count}
