@@ -22,10 +22,13 @@ from ci_carbon.core.report import Recommendation
 
 
 class _Group:
-    __slots__ = ("current", "here", "names", "offered", "saving", "to")
+    """The jobs of one region moving to one destination; what they run on, each offered there."""
 
-    def __init__(self, here: RegionFigures, to: RegionFigures | None, offered: int, names: Names):
-        self.here, self.to, self.offered, self.names = here, to, offered, names
+    __slots__ = ("current", "here", "names", "offers", "saving", "to")
+
+    def __init__(self, here: RegionFigures, to: RegionFigures, names: Names):
+        self.here, self.to, self.names = here, to, names
+        self.offers: dict[tuple[str, str, int], int] = {}  # what a job runs on → how many regions offer it
         self.saving = self.current = 0.0
 
 
@@ -58,41 +61,49 @@ def _cleanest(provider: str, region: str, offered: frozenset[str]) -> RegionFigu
     return min(options, key=lambda r: (r.kg_per_it_kwh, r.region)) if options else None
 
 
+@cache
+def destination(provider: str, region: str, what: tuple[str, str, int]) -> tuple[RegionFigures | None, int]:
+    """The cleanest region offering ``what`` (None when none does or availability is unknown), and how many do."""
+    offered = offering(provider, *what)
+    return _cleanest(provider, region, offered), len(offered)
+
+
 class Region:
     def __init__(self, names: NamesFactory):
         self.new_names = names
-        self.groups: dict[tuple[str, str, tuple[str, str, int]], _Group] = {}
+        self.groups: dict[tuple[str, str, str], _Group] = {}  # (provider, from, to) → its jobs
 
     def add(self, estimates: Sequence[Estimate], chunk: Chunk) -> None:
         for est in estimates:
             job = est.job
             if not (job.provider and job.region and job.spec.carbon_intensity is None):
                 continue
-            key = (job.provider, job.region, runs_on(job))
+            what = runs_on(job)
+            to, offered = destination(job.provider, job.region, what)
+            if to is None:
+                continue
+            key = (job.provider, job.region, to.region)
             group = self.groups.get(key)
             if group is None:
-                offered = offering(job.provider, *key[2])
-                group = self.groups[key] = _Group(region_figures(job.provider, job.region),
-                                                  _cleanest(job.provider, job.region, offered), len(offered),
-                                                  self.new_names())
-            if group.to is None:
-                continue
+                group = self.groups[key] = _Group(region_figures(job.provider, job.region), to, self.new_names())
+            group.offers[what] = offered
             it_kwh = est.energy_kwh / job.pue
-            pue = job.pue if job.spec.pue is not None else group.to.pue
-            group.saving += est.emissions_kg - it_kwh * pue * group.to.carbon_intensity / 1000.0
+            pue = job.pue if job.spec.pue is not None else to.pue
+            group.saving += est.emissions_kg - it_kwh * pue * to.carbon_intensity / 1000.0
             group.current += est.emissions_kg
             group.names.add(rank(est.emissions_kg, job.spec.name, job.spec.id), job.spec.name)
 
     def result(self) -> list[Recommendation]:
         return [Recommendation("region", g.names.result(), g.saving,
                                {"provider": provider, "from": g.here, "to": g.to, "current_kg": g.current,
-                                "percent": 100.0 * g.saving / g.current, "offers": _offers(what),
-                                "offered_regions": g.offered})
-                for (provider, _, what), g in sorted(self.groups.items()) if g.to is not None and g.saving > 0]
+                                "percent": 100.0 * g.saving / g.current,
+                                "offers": [_offers(what, n) for what, n in sorted(g.offers.items())]})
+                for (provider, _, _), g in sorted(self.groups.items()) if g.saving > 0]
 
 
-def _offers(what: tuple[str, str, int]) -> dict[str, object]:
-    """What the sentence says the region offers: the instance type, or the device by name (and how many)."""
+def _offers(what: tuple[str, str, int], regions: int) -> dict[str, object]:
+    """What the sentence says the region offers: the instance type, or the device by name (and how many), and in
+    how many of the provider's regions it is offered."""
     kind, name, count = what
     device = tables.devices().get(name)
-    return {"kind": kind, "name": device.name if device else name, "count": count}
+    return {"kind": kind, "name": device.name if device else name, "count": count, "regions": regions}
