@@ -74,7 +74,8 @@ class TestMeasuredSaving:
         assert rec.saving_kg == pytest.approx(230.4 * (1 - 12834380 / 14867844), rel=1e-6)
         assert rec.saving_kg == pytest.approx(31.51, abs=0.01)
         text = recommendation(rec)["text"]
-        assert "MLPerf Training" in text and "retinanet" in text and "Lenovo" in text and "Sustainable Metal Cloud" in text
+        assert "MLPerf Training" in text and "retinanet" in text
+        assert "Lenovo" in text and "Sustainable Metal Cloud" in text
         assert "12.8 MJ" in text and "14.9 MJ" in text and "14 % less energy" in text
 
     def test_a_peak_only_comparison_is_a_hint_without_kg(self):
