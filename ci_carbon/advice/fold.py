@@ -46,9 +46,11 @@ class Advice:
             rule.add(estimates, chunk)
 
     def result(self) -> tuple[Recommendation, ...]:
-        """Every recommendation that saves something (plus what to measure), largest saving first."""
+        """Every recommendation that saves something (plus hints and what to measure), largest saving first; a hint
+        without a kg figure (``saving_kg`` None) sorts as 0 kg."""
         found = [rec for rule in self.rules for rec in rule.result()]
-        return tuple(sorted(found, key=lambda r: (-round(r.saving_kg, 9), KIND_ORDER.index(r.kind), tuple(r.jobs))))
+        return tuple(sorted(found, key=lambda r: (-round(r.saving_kg or 0.0, 9), KIND_ORDER.index(r.kind),
+                                                  tuple(r.jobs))))
 
 
 def recommend(estimates: Sequence[Estimate], chunk: Chunk | None = None) -> tuple[Recommendation, ...]:

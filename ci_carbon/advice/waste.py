@@ -1,11 +1,18 @@
 """Cut waste: energy that bought nothing — failed or killed runs, runs that repeat a parameter set already trained in
-the same experiment (the earliest run of a set bought something; the later ones repeated it), under-used GPUs."""
+the same experiment (the earliest run of a set bought something; the later ones repeated it), under-used GPUs.
+
+Under-used GPUs: of each device-hour, the unused share (1 − mean utilisation) bought nothing, but a powered device
+never draws less than its idle minimum (data/devices.csv ``idle_w``, sourced), so what better use can save is the draw
+above it: (mean device power − idle_w) × device-hours × (1 − utilisation) × PUE × grid intensity. Not linear down to
+0 W. A device with no published idle draw is not assumed to idle at 0 W: its jobs are named and counted, without kg.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from ci_carbon.advice.names import NamesFactory, rank
+from ci_carbon.core import tables
 from ci_carbon.core.model import Chunk, Estimate
 from ci_carbon.core.report import Recommendation
 
@@ -20,7 +27,7 @@ class Waste:
         self.new_names = names
         self.failed, self.failed_kg, self.failed_count = names(), 0.0, 0
         self.idle, self.idle_kg, self.idle_utilization = names(), 0.0, 0.0
-        self.idle_count = 0
+        self.idle_count = self.idle_unknown = 0  # under-used jobs; of them, on a device without a published idle draw
         self.sets: dict[tuple[str, str], list[Member]] = {}  # (experiment, parameter set) → its runs
 
     def add(self, estimates: Sequence[Estimate], chunk: Chunk) -> None:
@@ -37,7 +44,11 @@ class Waste:
             utilization = spec.gpu_utilization
             if utilization is not None and utilization < IDLE_UTILIZATION:
                 self.idle.add(member, spec.name)
-                self.idle_kg += est.device_energy_kwh * est.job.carbon_intensity / 1000 * (1 - utilization)
+                saving = idle_saving_kg(est, utilization)
+                if saving is None:
+                    self.idle_unknown += 1
+                else:
+                    self.idle_kg += saving
                 self.idle_utilization += utilization
                 self.idle_count += 1
 
@@ -61,8 +72,21 @@ class Waste:
         if repeats is not None:
             out.append(repeats)
         if self.idle_count:
-            out.append(Recommendation("waste", self.idle.result(), self.idle_kg,
-                                      {"what": "idle", "count": self.idle_count,
+            known = self.idle_count - self.idle_unknown
+            out.append(Recommendation("waste", self.idle.result(), self.idle_kg if known else None,
+                                      {"what": "idle", "count": self.idle_count, "unknown_idle": self.idle_unknown,
                                        "utilization": self.idle_utilization / self.idle_count,
                                        "threshold": IDLE_UTILIZATION}))
         return out
+
+
+def idle_saving_kg(est: Estimate, utilization: float) -> float | None:
+    """(mean device power − idle draw) × device-hours (all runs) × (1 − utilisation) × PUE × intensity, in kg;
+    None where the device has no published idle draw."""
+    job = est.job
+    device = tables.devices().get(job.device_id or "")
+    if device is None or device.idle_w is None:
+        return None
+    above_idle_w = max(0.0, job.device_power_w - device.idle_w)
+    kwh = above_idle_w * job.device_hours * job.runs / 1000.0 * job.pue
+    return kwh * (1 - utilization) * job.carbon_intensity / 1000.0

@@ -20,11 +20,15 @@ from ci_carbon.core.totals import Totals
 
 
 class Recommendation(NamedTuple):
-    """One quantified way to cut emissions; the sentence is templates/advice.j2's, from ``params``."""
+    """One way to cut emissions; the sentence is templates/advice.j2's, from ``params``.
+
+    ``saving_kg`` is None for a hint whose saving no measurement supports (a peak-efficiency ratio, an idle draw
+    nobody published): the design contract's null.
+    """
 
     kind: str  # region | provider | hardware | search | waste | quantify
     jobs: Sequence[str]
-    saving_kg: float
+    saving_kg: float | None
     params: Mapping[str, object] = EMPTY
 
 

@@ -207,8 +207,22 @@ def total_from(rows: Sequence[Mapping[str, Any]], start: int, column: str) -> fl
     return sum((row[column] for row in rows[start:]), 0.0)
 
 
+def grouped_notes(jobs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The jobs' notices, one per kind: a notice with the same code and parameters (so the same sentence) once, with
+    every job it concerns in the jobs' order; kinds in the order they first appear. A report of 50 jobs that all
+    lack a CPU then shows one note naming them, not 50 times the same sentence."""
+    groups: dict[str, dict[str, Any]] = {}
+    for job in jobs:
+        for note in job.get("notices") or ():
+            key = json.dumps([note.get("code"), note.get("params")], sort_keys=True, default=str)
+            group = groups.setdefault(key, {"notice": note, "jobs": []})
+            if job["name"] not in group["jobs"]:
+                group["jobs"].append(job["name"])
+    return list(groups.values())
+
+
 FILTERS = {"sig": sig, "mass": mass, "energy": energy, "md": md, "mermaid": mermaid, "csvrow": csvrow,
            "csvlines": csvlines, "pick": pick, "total_from": total_from,
            "tojson": tojson, "jsonpieces": jsonpieces, "dmass": dmass, "dpct": dpct, "number": number,
            "yamlstr": yamlstr, "ghdata": ghdata,
-           "ghprop": ghprop}
+           "ghprop": ghprop, "grouped_notes": grouped_notes}

@@ -90,7 +90,8 @@ def _said(row: Row) -> Row:
 
 _OBJECT_FIELDS = {  # the fields of the data rows a recommendation's sentence names, as JSON objects
     "RegionFigures": ("provider", "region", "name", "continent", "carbon_intensity", "pue"),
-    "Device": ("id", "name", "kind", "tdp_w", "fp32_tflops", "fp16_tflops", "memory_gb"),
+    "Device": ("id", "name", "kind", "tdp_w", "fp32_tflops", "fp16_tflops", "memory_gb", "form_factor",
+               "system_class", "interconnect", "idle_w"),
     "Provider": ("provider", "name", "pue", "renewable_matching"),
 }
 
@@ -113,7 +114,7 @@ def plain_value(value: Any) -> Any:
 
 
 def recommendation(rec: Recommendation, text: bool = True) -> dict[str, Any]:
-    view = {"kind": rec.kind, "jobs": list(rec.jobs), "job_count": len(rec.jobs), "saving_kg": r6(rec.saving_kg),
+    view = {"kind": rec.kind, "jobs": list(rec.jobs), "job_count": len(rec.jobs), "saving_kg": _maybe(rec.saving_kg),
             "params": {k: plain_value(v) for k, v in rec.params.items()}}
     if text:
         view["text"] = advice_text(view)

@@ -67,7 +67,8 @@ def build(summary: Summary) -> dict[str, Any]:
                     "emissions_kg_by_basis": {k: _r(v) for k, v in m.by_basis.items()}} for m in s.months],
         "undated": totals(s.undated),
         "recommendations": [
-            {"kind": r.kind, "jobs": list(r.jobs), "runs": len(r.jobs), "saving_kg": _r(r.saving_kg),
+            {"kind": r.kind, "jobs": list(r.jobs), "runs": len(r.jobs),
+             "saving_kg": None if r.saving_kg is None else _r(r.saving_kg),
              "text": advice_text(r)}
             for r in s.recommendations
         ],

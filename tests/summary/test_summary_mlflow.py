@@ -162,9 +162,10 @@ def test_waste_quality_and_advice(q3):
     quality = {q["basis"]: q for q in q3["quality"]}
     assert quality["tdp"]["runs"] == 4 and quality["tdp"]["share"] == pytest.approx(1.0)
     assert quality["measured"]["runs"] == 0
-    region = next(r for r in q3["recommendations"] if r["kind"] == "region" and "us-central1" in r["text"])
-    assert sorted(region["jobs"]) == ["q3-boundary", "q3-nlp-t4"]
-    savings = [r["saving_kg"] for r in q3["recommendations"]]
+    # GCP's T4 regions are not in data/availability.csv (unknown, not "nowhere"): the T4 runs are not moved
+    moved = {j for r in q3["recommendations"] if r["kind"] == "region" for j in r["jobs"]}
+    assert not moved & {"q3-boundary", "q3-nlp-t4"}
+    savings = [r["saving_kg"] or 0.0 for r in q3["recommendations"]]  # a hint (null) sorts as 0 kg
     assert savings == sorted(savings, reverse=True)
 
 
