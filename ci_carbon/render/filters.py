@@ -207,13 +207,17 @@ def total_from(rows: Sequence[Mapping[str, Any]], start: int, column: str) -> fl
     return sum((row[column] for row in rows[start:]), 0.0)
 
 
-def grouped_notes(jobs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def grouped_notes(jobs: Iterable[Mapping[str, Any]], leave_out: Iterable[str] = ()) -> list[dict[str, Any]]:
     """The jobs' notices, one per kind: a notice with the same code and parameters (so the same sentence) once, with
     every job it concerns in the jobs' order; kinds in the order they first appear. A report of 50 jobs that all
-    lack a CPU then shows one note naming them, not 50 times the same sentence."""
+    lack a CPU then shows one note naming them, not 50 times the same sentence. ``leave_out``: codes the report
+    says once elsewhere (the market method's per-grid notes, in its method paragraph; the JSON keeps them per job)."""
     groups: dict[str, dict[str, Any]] = {}
+    quiet = frozenset(leave_out)
     for job in jobs:
         for note in job.get("notices") or ():
+            if note.get("code") in quiet:
+                continue
             key = json.dumps([note.get("code"), note.get("params")], sort_keys=True, default=str)
             group = groups.setdefault(key, {"notice": note, "jobs": []})
             if job["name"] not in group["jobs"]:
