@@ -97,10 +97,9 @@ class Refiner:
     def _hourly(self, est: Estimate, zone: str) -> Estimate:
         spec, client = est.job.spec, self.client
         start = int(spec.started or 0)
-        end = start + int(round((spec.hours or est.job.hours) * 3.6e6))
+        end = start + round((spec.hours or est.job.hours) * 3.6e6)
         hours = hourly.hours_between(start, end)
-        assert client is not None or self.down is not None
-        region = self._ask(lambda: client.zone_for(zone)) if client is not None else zone  # type: ignore[arg-type,return-value]
+        region = self._ask(lambda: client.zone_for(zone)) if client is not None else zone
         series = self._ask(lambda: client.hourly(str(region), hours[0], hours[-1] + HOUR_MS))  # type: ignore[union-attr]
         measured = hourly.energy_weights(start, end, spec.energy_by_hour) if spec.energy_by_hour else None
         weights = measured or hourly.time_weights(start, end)
@@ -134,7 +133,7 @@ class Refiner:
     def _fetch_profile(self, zone: str) -> Profile:
         client = self.client
         day = self.now_ms - self.now_ms % DAY_MS  # the window ends at today's 00:00 UTC: cached all day
-        region = self._ask(lambda: client.zone_for(zone)) if client is not None else zone  # type: ignore[arg-type,return-value]
+        region = self._ask(lambda: client.zone_for(zone)) if client is not None else zone
         series = self._ask(lambda: client.hourly(str(region), day - PROFILE_DAYS * DAY_MS, day))  # type: ignore[union-attr]
         by_hour = hourly.hour_of_day_profile({h: v for h, (v, _) in series.items()})
         if all(v is None for v in by_hour):

@@ -39,12 +39,12 @@ def _series(points: Sequence[MetricPoint], start_ms: int, end_ms: int, out: dict
     interval = median(steps) if steps else max(clean[0].timestamp - start_ms, 0)
     previous = start_ms
     for point in clean:
-        span_start = previous
+        span_start: float = previous
         if interval and point.timestamp - previous > GAP_FACTOR * interval:
             span_start = point.timestamp - interval
         _spread(out, max(span_start, start_ms), max(point.timestamp, start_ms), point.value)
         previous = max(previous, point.timestamp)
-    tail_end = end_ms
+    tail_end: float = end_ms
     if interval and end_ms - previous > GAP_FACTOR * interval:
         tail_end = previous + interval
     _spread(out, previous, tail_end, clean[-1].value)

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 Values = Callable[[datetime], float | None]  # the hour's start (UTC) → intensity (None: the API has no value)
@@ -75,7 +76,7 @@ class _Base(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
         self.stand_in.requests.append((parts.path, query, {k.lower(): v for k, v in self.headers.items()}))
@@ -91,7 +92,7 @@ class _Base(BaseHTTPRequestHandler):
 
 class ElectricityMaps(_Base):
     TOKEN = "em-good-token"
-    ZONES: dict[str, Values] = {}
+    ZONES: ClassVar[dict[str, Values]] = {}
 
     def route(self, path: str, q: dict[str, str]) -> None:
         token = self.headers.get("auth-token")
@@ -126,7 +127,7 @@ class ElectricityMaps(_Base):
 
 class WattTime(_Base):
     USER, PASSWORD, TOKEN = "wt-user", "wt-pass", "wt-bearer-1"
-    REGIONS: dict[str, Values] = {}  # lb/MWh per hour (every 5-minute point of the hour gets it)
+    REGIONS: ClassVar[dict[str, Values]] = {}  # lb/MWh per hour (every 5-minute point of the hour gets it)
 
     def route(self, path: str, q: dict[str, str]) -> None:
         if path == "/login":
