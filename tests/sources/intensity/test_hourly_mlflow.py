@@ -7,14 +7,16 @@ its power every 10 minutes: 100 W until 09:00, 200 W from 09:00 to 10:00, 400 W 
 
 from __future__ import annotations
 
+import json
 import socket
 import uuid
 from datetime import datetime, timezone
 
+import jsonschema
 import mlflow
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 from tests.sources.intensity.standin import ElectricityMaps, WattTime
 
 T0 = int(datetime(2026, 11, 3, 8, 30, tzinfo=timezone.utc).timestamp() * 1000)
@@ -44,8 +46,12 @@ def run(mlflow_server) -> tuple[str, str]:
     return mlflow_server.backend, name
 
 
-ElectricityMaps.ZONES["US-CAL-CISO"] = lambda h: INTENSITY.get(h.hour, 500.0)
-WattTime.REGIONS["CAISO_NORTH"] = lambda h: {8: 1000.0, 9: 500.0, 10: 250.0}.get(h.hour, 2000.0)
+@pytest.fixture(autouse=True)
+def _grids(monkeypatch):
+    """What the stand-ins answer for this module's zones (each module sets its own)."""
+    monkeypatch.setitem(ElectricityMaps.ZONES, "US-CAL-CISO", lambda h: INTENSITY.get(h.hour, 500.0))
+    monkeypatch.setitem(ElectricityMaps.ZONES, "FR", lambda h: 50.0)
+    monkeypatch.setitem(WattTime.REGIONS, "CAISO_NORTH", lambda h: {8: 1000.0, 9: 500.0, 10: 250.0}.get(h.hour, 2000.0))
 
 
 def _report(uri: str, name: str, *extra: str):
@@ -55,6 +61,7 @@ def _report(uri: str, name: str, *extra: str):
 def test_hourly_intensity_is_weighted_by_the_runs_power_each_hour(em, run):
     result = _report(*run, "--intensity-source", "electricitymaps")
     assert result.code == 0, result.err
+    jsonschema.validate(result.json(), json.loads((ROOT / "schemas" / "report-v1.schema.json").read_text()))
     (job,) = result.json()["jobs"]
     # energy per hour from the power history (W·s): 08h 3 points × 600 s × 100 W = 180,000; 09h 6 × 600 × 200 =
     # 720,000; 10h 6 × 600 × 400 = 1,440,000; total 2,340,000.
@@ -170,7 +177,6 @@ def test_without_a_source_nothing_is_asked_even_with_a_token(em, run):
 
 
 def test_the_config_file_selects_the_source_and_the_zone(em, run, tmp_path):
-    ElectricityMaps.ZONES["FR"] = lambda h: 50.0
     config = tmp_path / "ci-carbon.yaml"
     config.write_text("version: 1\nintensity:\n  source: electricitymaps\n  zone: FR\n", encoding="utf-8")
     result = _report(*run, "--config", str(config))

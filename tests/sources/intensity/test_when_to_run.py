@@ -3,9 +3,12 @@ zone over the last 30 days from the stand-in Electricity Maps, and the best star
 
 from __future__ import annotations
 
+import json
+
+import jsonschema
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 from tests.sources.intensity.standin import ElectricityMaps
 
 NOW = "2026-11-03T08:00:00Z"  # the report's time: a start now is at 08:00 UTC
@@ -19,8 +22,12 @@ jobs:
     start_window_hours: 12
 """
 
-# the zone's grid: 100 g/kWh from 13:00 to 17:00 UTC, 300 otherwise, every day
-ElectricityMaps.ZONES["US-CAL-CISO"] = lambda h: 100.0 if 13 <= h.hour <= 16 else 300.0
+
+
+@pytest.fixture(autouse=True)
+def _grid(monkeypatch):
+    """The zone's grid: 100 g/kWh from 13:00 to 17:00 UTC, 300 otherwise, every day."""
+    monkeypatch.setitem(ElectricityMaps.ZONES, "US-CAL-CISO", lambda h: 100.0 if 13 <= h.hour <= 16 else 300.0)
 
 
 @pytest.fixture
@@ -33,6 +40,7 @@ def test_the_best_start_in_the_window_is_advised_with_its_cut(em, jobs):
     result = run_cli("report", "--manifest", str(jobs), "--format", "json", "--intensity-source", "electricitymaps")
     assert result.code == 0, result.err
     report = result.json()
+    jsonschema.validate(report, json.loads((ROOT / "schemas" / "report-v1.schema.json").read_text()))
     (when,) = [r for r in report["recommendations"] if r["kind"] == "when"]
     # a start now (08:00) spans 08, 09, 10: (300 + 300 + 300) / 3 = 300 g/kWh. Within 12 h the starts are 09:00 …
     # 20:00; 13:00 spans 13, 14, 15 = 100 (14:00 too, the earliest wins): cut 1 − 100 / 300 = 66.7 %, 5 h from now
