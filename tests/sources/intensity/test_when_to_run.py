@@ -74,3 +74,16 @@ def test_a_bad_window_is_one_line(manifest):
     assert result.code == 2
     assert result.err.strip() == (f"ci-carbon: {jobs_file}:8: jobs[0].start_window_hours: must be above 0 and at most "
                                   "168 hours, got 0")
+
+
+def test_a_grid_without_a_single_zone_keeps_the_yearly_figure_and_asks_nothing(em, manifest, monkeypatch):
+    """Sweden is four Electricity Maps zones (SE-SE1 … SE-SE4): no zone for 'SE', so no request and a notice."""
+    monkeypatch.setenv("CI_CARBON_NOW", NOW)
+    jobs = manifest(JOBS.replace("    provider: gcp\n    region: us-west2\n", "    country: SE\n"))
+    result = run_cli("report", "--manifest", str(jobs), "--format", "json", "--intensity-source", "electricitymaps")
+    assert result.code == 0, result.err
+    assert em.requests == []
+    (job,) = result.json()["jobs"]
+    assert [n["params"]["reason"] for n in job["notices"] if n["code"] == "hourly_unavailable"] == ["no_zone"]
+    assert ("Electricity Maps has no single zone for Sweden: the yearly table's figure stands (intensity.zone in "
+            "ci-carbon.yaml names one).") in job["warnings"]
