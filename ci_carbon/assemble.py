@@ -7,7 +7,7 @@ chunks with the same pieces (:class:`Folds`) and adds what is particular to a qu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from ci_carbon.advice.fold import Advice
 from ci_carbon.advice.names import AllNames, NamesFactory
@@ -55,7 +55,9 @@ def resolve_chunk(chunk: Chunk, strict: bool) -> tuple[list[Job], list[Skipped]]
 class Folds:
     """What every command folds a stream into: totals, advice, factors and skipped inputs (and the estimates)."""
 
-    def __init__(self, names: NamesFactory = AllNames, keep: bool = False, rows: bool = True):
+    def __init__(self, names: NamesFactory = AllNames, keep: bool = False, rows: bool = True,
+                 refine: Callable[[Estimate], Estimate] | None = None):
+        self.refine = refine  # the grid at each run's own hours (sources/intensity), before advice and rows
         self.advice = Advice(names)
         self.totals = Totals()
         self.factors: dict[Factor, None] = {}
@@ -68,6 +70,8 @@ class Folds:
         """Fold one chunk; its estimates, largest first, for what a caller adds of its own."""
         jobs, unresolved = resolve_chunk(chunk, strict)
         estimates = sorted(map(estimate, jobs), key=order)
+        if self.refine is not None:
+            estimates = [self.refine(est) for est in estimates]
         self.totals += Totals.of(estimates)
         self.advice.add(estimates, chunk)
         lists = {id(est.job.factors): est.job.factors for est in estimates}  # jobs alike share one factors tuple
@@ -99,9 +103,10 @@ class Folds:
         )
 
 
-def assemble(source: Source, keep: bool = False) -> Report:
-    """The report of everything ``source`` streams; ``keep`` also keeps its estimates (a pull request's review)."""
-    folds = Folds(keep=keep)
+def assemble(source: Source, keep: bool = False, refine: Callable[[Estimate], Estimate] | None = None) -> Report:
+    """The report of everything ``source`` streams; ``keep`` also keeps its estimates (a pull request's review);
+    ``refine`` adds the grid at each run's own hours (:mod:`ci_carbon.sources.intensity`)."""
+    folds = Folds(keep=keep, refine=refine)
     folds.fold(source)
     return folds.report(source.info())
 

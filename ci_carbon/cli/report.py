@@ -54,8 +54,13 @@ def source_request(settings: Config, selection: dict) -> Request:
 
 def _report(sources: dict, settings: Config, base: str | None, selection: dict) -> Report:
     """The chosen source's report; with --base, compared with the pull request's base (compare.pipeline)."""
-    from ci_carbon.assemble import assemble
+    from functools import partial
+
+    from ci_carbon.assemble import assemble as plain
     from ci_carbon.sources import choose, open_source
+    from ci_carbon.sources.intensity import refiner
+
+    assemble = partial(plain, refine=refiner(settings.intensity))  # the grid at each run's own hours, if configured
 
     chosen, value = choose(sources)
     repo = str(selection.get("repo") or ".")
@@ -143,9 +148,12 @@ def _nothing_estimated(result: Report) -> InputError | None:
                    "file's extension (.json, .csv, .md), else markdown.")
 @click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output (- is "
               "standard output). Written whole or not at all; never over an input.")
+@click.option("--intensity-source", type=click.Choice(["electricitymaps", "watttime"]), default=None,
+              help="Also weight each run by the grid's intensity at its own hours (ELECTRICITYMAPS_TOKEN, or "
+                   "WATTTIME_USERNAME and WATTTIME_PASSWORD); default: intensity.source in ci-carbon.yaml, else off.")
 def report(config: str | None, fmt: str | None, output: str | None, base: str | None, approved: bool,
            labels: str | None, github_output: str | None, step_summary: bool, json_output: str | None,
-           **options: object) -> None:
+           intensity_source: str | None, **options: object) -> None:
     """Estimate energy and emissions of planned jobs (--manifest, - for standard input) or of past runs
     (--mlflow-uri).
 
@@ -162,6 +170,8 @@ def report(config: str | None, fmt: str | None, output: str | None, base: str | 
     _refuse(sources, config, base, [("--output", output or files.STDIN), ("--json-output", json_output),
                                     ("--github-output", github_output), ("--step-summary", summary)])
     settings = config_file.load(config)
+    if intensity_source:
+        settings = settings._replace(intensity=settings.intensity._replace(source=intensity_source))
     with bulk_allocation(), Outputs() as out:  # every output written together at the end, or none
         result = _judge(_report(sources, settings, base, options), settings, limits, approved, labels)
         r = contract.build(result, sentences=fmt == "json" or bool(json_output))

@@ -43,6 +43,7 @@ FIELDS: dict[str, FieldRule] = {
     "carbon_intensity": FieldRule("float", 0, 2_000, unit="gCO2eq/kWh"),
     "pue": FieldRule("float", 1.0, 3.0, unit="ratio"),
     "tags": FieldRule("tags"),
+    "start_window_hours": FieldRule("float", 0, 168, low_open=True, unit="hours"),  # planned: flexible start
 }
 PLACE = ("region", "country", "state", "carbon_intensity")  # a job that names one takes none from defaults
 

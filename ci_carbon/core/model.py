@@ -74,6 +74,10 @@ class JobSpec(NamedTuple):
     started: int | None = None  # ms since the epoch (quarterly attribution)
     assumed: tuple[str, ...] = ()  # fields filled from defaults rather than said by the run
     notices: tuple[Notice, ...] = ()  # what the source noticed (gaps, running runs, deleted runs)
+    # issue 14: the measured energy per UTC hour ((hour start ms, W·s), from power histories), the hourly
+    # intensity's weights; and a planned job's flexible start (when-to-run advice)
+    energy_by_hour: tuple[tuple[int, float], ...] = ()
+    start_window_hours: float | None = None
 
 
 class Factor(NamedTuple):
@@ -173,6 +177,39 @@ class Estimate(NamedTuple):
     emissions_kg_high: float
     emissions_kg_market: float
     embodied_kg: float
+    hourly: Hourly | None = None  # the grid at the run's own hours, beside the yearly figure (issue 14)
+    profile: Profile | None = None  # a planned job's zone hour-of-day profile (when-to-run advice)
+
+
+class Hourly(NamedTuple):
+    """The grid intensity over the hours a run drew power, from a time-resolved source (core/hourly.py).
+
+    Shown beside the yearly-table figure, never instead of it: budgets judge the yearly figure, so a gate never
+    depends on whether an API answered. ``emission_factor_type`` is the source's basis: ``direct`` or
+    ``lifecycle`` (Electricity Maps, averages), or ``marginal`` (WattTime's MOER, never a headline).
+    """
+
+    source: str  # electricitymaps | watttime
+    zone: str  # the source's zone or region code
+    first_hour_ms: int  # the first UTC hour covered (its start)
+    last_hour_ms: int  # the last UTC hour covered (its start)
+    hours: int  # UTC hours covered
+    intensity: float  # gCO2eq/kWh, energy-weighted over those hours
+    emissions_kg: float  # the estimate's energy × that intensity
+    emission_factor_type: str  # direct | lifecycle | marginal
+    weights: str  # measured (power history by hour) | uniform (in time)
+    estimated_hours: int = 0  # hours the source flagged isEstimated
+
+
+class Profile(NamedTuple):
+    """A zone's mean intensity by UTC hour of day over a past window (the when-to-run advice reads it)."""
+
+    source: str
+    zone: str
+    by_hour: tuple[float | None, ...]  # 24 means, gCO2eq/kWh; None where the window had no value
+    days: int  # the window's length
+    now_ms: int  # when the report was made: a start now is the baseline
+    emission_factor_type: str
 
 
 class Skipped(NamedTuple):

@@ -80,7 +80,24 @@ def job_row(est: Estimate) -> Row:
         "embodied_kg": r6(est.embodied_kg), "tags": dict(sorted(s.tags.items())),
         "guessed": list(j.guessed), "notices": notices(j.notices),
         "basis": _plain(j.basis), "market_method": _plain(j.market),
+        **({"hourly": hourly_row(est)} if est.hourly is not None else {}),
     }
+
+
+def hourly_row(est: Estimate) -> Row | None:
+    """The grid at the run's own hours (issue 14), beside the yearly figure; None without one."""
+    h = est.hourly
+    if h is None:
+        return None
+    from datetime import datetime, timezone
+
+    def iso(ms: int) -> str:
+        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return {"source": h.source, "zone": h.zone, "emission_factor_type": h.emission_factor_type,
+            "hours_covered": {"from": iso(h.first_hour_ms), "to": iso(h.last_hour_ms + 3_600_000), "hours": h.hours,
+                              "estimated": h.estimated_hours},
+            "intensity_g_per_kwh": r6(h.intensity), "emissions_kg": r6(h.emissions_kg), "weights": h.weights}
 
 
 def key(est: Estimate) -> Key:

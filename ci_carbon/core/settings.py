@@ -46,10 +46,26 @@ class BudgetConfig(NamedTuple):
         return {k: getattr(self, k) for k in (*BUDGET_KG, *BUDGET_PERCENT)}
 
 
+INTENSITY_SOURCES = ("electricitymaps", "watttime")
+INTENSITY_BASES = ("direct", "lifecycle")  # Electricity Maps' emissionFactorType; direct is the headline basis
+INTENSITY_KEYS = ("source", "zone", "emission_factor_type", "latitude", "longitude")
+
+
+class IntensityConfig(NamedTuple):
+    """The time-resolved grid source (issue 14); ``source`` None: off, no request is ever made."""
+
+    source: str | None = None  # electricitymaps | watttime
+    zone: str | None = None  # one zone (or WattTime region) for every job, instead of each job's own
+    emission_factor_type: str = "direct"
+    latitude: float | None = None  # WattTime: the region is asked for these coordinates (region-from-loc)
+    longitude: float | None = None
+
+
 class Config(NamedTuple):
     path: str | None = None
     mlflow: MlflowConfig = MlflowConfig()
     budget: BudgetConfig = BudgetConfig()
+    intensity: IntensityConfig = IntensityConfig()
 
 
 def inverted_pairs(values: Mapping[str, object]) -> list[tuple[str, str]]:

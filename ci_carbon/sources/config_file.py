@@ -17,8 +17,12 @@ from ci_carbon.core.settings import (
     BUDGET_KEYS,
     BUDGET_KG,
     DEFAULTS_APPLY_TO,
+    INTENSITY_BASES,
+    INTENSITY_KEYS,
+    INTENSITY_SOURCES,
     BudgetConfig,
     Config,
+    IntensityConfig,
     MlflowConfig,
     inverted_pairs,
 )
@@ -29,7 +33,7 @@ from ci_carbon.sources.yaml_tree import Located
 
 DEFAULT_FILE = "ci-carbon.yaml"
 MLFLOW_KEYS = ("fields", "team", "project", "defaults", "defaults_apply_to")
-TOP = {"version": "version", "mlflow": "mlflow", "budget": "budget"}
+TOP = {"version": "version", "mlflow": "mlflow", "budget": "budget", "intensity": "intensity"}
 
 
 def _names(item: Located, where: str, out: Problems) -> tuple[str, ...]:
@@ -103,6 +107,44 @@ def _budget(item: Located, out: Problems) -> BudgetConfig:
     return BudgetConfig(**{k: v for k, v in values.items() if v is not None})  # type: ignore[arg-type]
 
 
+def _choice(item: Located, where: str, options: tuple[str, ...], out: Problems) -> str | None:
+    if item.value in options:
+        return str(item.value)
+    out.add(item.line, where, f"must be one of {', '.join(options)}, got {type_name(item.value)}",
+            nearest(str(item.value), {o: o for o in options}))
+    return None
+
+
+def _intensity(item: Located, out: Problems) -> IntensityConfig:
+    """``intensity:`` — the time-resolved grid source (issue 14): source, zone, emission_factor_type, latitude,
+    longitude (WattTime's region-from-loc)."""
+    if not isinstance(item.value, dict):
+        out.add(item.line, "intensity", "must be a mapping, e.g. 'source: electricitymaps'")
+        return IntensityConfig()
+    values: dict[str, object] = {}
+    for key, value in item.value.items():
+        where = f"intensity.{key}"
+        if key == "source":
+            values[key] = _choice(value, where, INTENSITY_SOURCES, out)
+        elif key == "emission_factor_type":
+            values[key] = _choice(value, where, INTENSITY_BASES, out) or "direct"
+        elif key == "zone":
+            if isinstance(value.value, str) and value.value.strip():
+                values[key] = value.value.strip()
+            else:
+                out.add(value.line, where, "must be a zone code, e.g. DE or US-CAL-CISO")
+        elif key in ("latitude", "longitude"):
+            limit = 90.0 if key == "latitude" else 180.0
+            number = value.value
+            if isinstance(number, (int, float)) and not isinstance(number, bool) and -limit <= number <= limit:
+                values[key] = float(number)
+            else:
+                out.add(value.line, where, f"must be a number from -{limit:g} to {limit:g}, got {type_name(number)}")
+        else:
+            out.add(value.line, where, "unknown setting", nearest(key, {k: k for k in INTENSITY_KEYS}))
+    return IntensityConfig(**values)  # type: ignore[arg-type]
+
+
 def load(path: str | None) -> Config:
     """The configuration at ``path``, or ./ci-carbon.yaml when it exists, or the built-in defaults."""
     if path is None:
@@ -116,7 +158,7 @@ def load(path: str | None) -> Config:
     if not isinstance(root.value, dict):
         out.add(root.line, None, "must be a mapping with 'version: 1'")
         raise InputError(out.items)
-    mlflow, budget = MlflowConfig(), BudgetConfig()
+    mlflow, budget, intensity = MlflowConfig(), BudgetConfig(), IntensityConfig()
     for key, item in root.value.items():
         if key == "version":
             if item.value != 1:
@@ -125,8 +167,10 @@ def load(path: str | None) -> Config:
             mlflow = _mlflow(item, out)
         elif key == "budget":
             budget = _budget(item, out)
+        elif key == "intensity":
+            intensity = _intensity(item, out)
         else:
             out.add(item.line, key, "unknown top-level setting", nearest(key, TOP))
     if out.items:
         raise InputError(out.items)
-    return Config(path, mlflow, budget)
+    return Config(path, mlflow, budget, intensity)

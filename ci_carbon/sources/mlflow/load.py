@@ -22,6 +22,7 @@ from ci_carbon.core.settings import MlflowConfig
 from ci_carbon.redact import redact
 from ci_carbon.sources.mlflow import require_mlflow, sql_uri
 from ci_carbon.sources.mlflow.codecarbon_artifact import names_codecarbon, with_artifact
+from ci_carbon.sources.mlflow.hourly_power import energy_by_hour
 from ci_carbon.sources.mlflow.mapping import Owner, counted_end, param_key, to_spec
 from ci_carbon.sources.mlflow.owners import owners
 from ci_carbon.sources.mlflow.power import Measured, history_keys, measure, measure_host
@@ -116,9 +117,10 @@ def _sibling_groups(records: Iterable[RunRecord], children: Set[str], parents: S
 
 def _convert(reader: RunReader, records: list[RunRecord], parents: set[str] | frozenset[str],
              sweeps: dict[str, str], keys: dict[str, str], config: MlflowConfig, now_ms: int,
-             uri: str, inherited: dict[str, Owner]) -> tuple[list[JobSpec], list[Skipped]]:
+             uri: str, inherited: dict[str, Owner], by_hour: bool = False) -> tuple[list[JobSpec], list[Skipped]]:
     """Records → specs (or why not): measured power from histories or an earlier annotation, parents skipped,
-    children owned by their parent's team and project where they name none (``inherited``: by parent run id)."""
+    children owned by their parent's team and project where they name none (``inherited``: by parent run id);
+    ``by_hour``: also each run's measured energy per UTC hour (only an hourly intensity source reads it)."""
     annotated = {r.run_id: m for r in records if (m := _annotated(r)) is not None}
     histories = _histories(reader, (r for r in records if r.run_id not in annotated))
     specs: list[JobSpec] = []
@@ -139,6 +141,8 @@ def _convert(reader: RunReader, records: list[RunRecord], parents: set[str] | fr
         if (isinstance(result, JobSpec) and measured is None and result.reported_energy_kwh is None
                 and names_codecarbon(record)):
             result = with_artifact(uri, record, result)
+        if by_hour and isinstance(result, JobSpec) and history and record.start_time:  # the hourly grid weights
+            result = result._replace(energy_by_hour=energy_by_hour(history, record.start_time, end))
         (skipped if isinstance(result, Skipped) else specs).append(result)  # type: ignore[arg-type]
     return specs, skipped
 
@@ -183,6 +187,7 @@ class RunStream:
         self.prefetch = prefetch  # None: decided by the store and the size of the read (prefetch.worth_it)
         self.now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
         self.tag_names = tag_names
+        self.by_hour = False  # energy per UTC hour for each run (an hourly intensity source is configured)
         # notes: about the store as a whole (templates/notices.j2, source_note), for the report's source
         self.reader, self.kind, self.notes = opened or open_reader(uri, selection)
         self.survey, self._records = survey(self.reader, selection)
@@ -213,7 +218,7 @@ class RunStream:
         sweeps = {r.run_id: r.tags[PARENT_TAG] for r in records if r.tags.get(PARENT_TAG)}
         siblings = _sibling_groups(records, frozenset(sweeps), parents, keys)
         specs, skipped = _convert(self.reader, records, parents, sweeps, keys, self.config, self.now_ms, self.where,
-                                  self.inherited)
+                                  self.inherited, self.by_hour)
         if self.tag_names:
             specs = _with_tags(specs, records, self.tag_names)
         return Chunk(specs, skipped, siblings=siblings)

@@ -24,6 +24,7 @@ class MlflowSource:
         self.uri, self.where = uri, redact(uri)
         self.stream = RunStream(uri, request.selection, request.settings.mlflow, request.now_ms, request.chunk,
                                 tag_names=request.tag_names)
+        self.stream.by_hour = request.settings.intensity.source is not None  # the hourly grid's weights
 
     def expected(self) -> int:
         """How many runs the stream will read (known after the light first pass): for a progress bar."""

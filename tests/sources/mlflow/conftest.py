@@ -57,7 +57,7 @@ def start_mlflow_server(root: Path, *extra_args: str, env: dict[str, str] | None
         try:
             if requests.get(f"{uri}/health", timeout=2).status_code == 200:
                 return Server(uri, backend, process, log_path)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a loaded machine: the server is still starting
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
