@@ -11,10 +11,10 @@ from contextlib import contextmanager
 import click
 
 from ci_carbon.cli.handler import BudgetFailed
-from ci_carbon.cli.options import compare_options, selection_options, source_options
+from ci_carbon.cli.options import compare_options, metric_option, selection_options, source_options, with_metric
 from ci_carbon.cli.output import REPORT_EXTENSIONS, format_of, write_pieces
 from ci_carbon.core.report import Report
-from ci_carbon.core.settings import Config
+from ci_carbon.core.settings import Config, MetricChoice
 from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.render.payload import Payload
 from ci_carbon.sources.interface import Request
@@ -75,6 +75,17 @@ def _report(sources: dict, settings: Config, base: str | None, selection: dict) 
     return pipeline.runs_against_base(head, at_base, point)
 
 
+def only_mlflow(sources: dict) -> None:
+    """--metric judges MLflow runs by what they logged; a manifest's planned jobs (or CodeCarbon rows) have no
+    metric, so asking for one there is a usage error (exit 2), not a silently empty result."""
+    from ci_carbon.sources import choose
+
+    chosen, _ = choose(sources)
+    if chosen.kind != "mlflow":
+        raise InputError([InputProblem("ci-carbon", None, "--metric", f"{chosen.option} jobs log no metric; "
+                                       "--metric applies to MLflow runs (--mlflow-uri)")])
+
+
 def _judge(result: Report, settings: Config, limits: dict, approved: bool, labels: str | None) -> Report:
     """The budget's verdict, with approval from --approved, --labels and the pull request's event payload."""
 
@@ -124,13 +135,14 @@ def _nothing_estimated(result: Report) -> InputError | None:
 @source_options
 @selection_options
 @compare_options
+@metric_option
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json", "csv", "hf"]), default=None,
               help="Output format (hf: a Hugging Face model card's co2_eq_emissions block). Default: the --output "
                    "file's extension (.json, .csv, .md), else markdown.")
 @click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output.")
 def report(config: str | None, fmt: str | None, output: str | None, base: str | None, approved: bool,
            labels: str | None, github_output: str | None, step_summary: bool, json_output: str | None,
-           **options: object) -> None:
+           metric: MetricChoice | None, **options: object) -> None:
     """Estimate energy and emissions of planned jobs (--manifest) or of past runs (--mlflow-uri).
 
     With --base, compare with the pull request's base; with budget thresholds, exit 1 when one fails.
@@ -142,7 +154,9 @@ def report(config: str | None, fmt: str | None, output: str | None, base: str | 
     limits = {k.removeprefix("budget_"): options.pop(k) for k in list(options) if k.startswith("budget_")}
     sources = {parameter(e): options.pop(parameter(e)) for e in REGISTRY}
     fmt = fmt or format_of(output, REPORT_EXTENSIONS)
-    settings = config_file.load(config)
+    settings = with_metric(config_file.load(config), metric)
+    if metric is not None:
+        only_mlflow(sources)
     with bulk_allocation():
         result = _judge(_report(sources, settings, base, options), settings, limits, approved, labels)
         r = contract.build(result, sentences=fmt == "json" or bool(json_output))

@@ -37,6 +37,18 @@ class Notice(NamedTuple):
     params: Mapping[str, object] = EMPTY
 
 
+class Result(NamedTuple):
+    """The metric a run is judged by (``--metric`` / ``mlflow.metric``) and its latest logged value.
+
+    ``value`` is None when the run did not log the metric: it is still listed (core/results.py), never dropped.
+    ``direction`` is ``max`` (higher is better, the default) or ``min``.
+    """
+
+    metric: str
+    direction: str = "max"
+    value: float | None = None
+
+
 class JobSpec(NamedTuple):
     """A training job as its source described it; nothing looked up yet."""
 
@@ -74,6 +86,7 @@ class JobSpec(NamedTuple):
     started: int | None = None  # ms since the epoch (quarterly attribution)
     assumed: tuple[str, ...] = ()  # fields filled from defaults rather than said by the run
     notices: tuple[Notice, ...] = ()  # what the source noticed (gaps, running runs, deleted runs)
+    result: Result | None = None  # the run's metric when one is asked for (carbon per result); None: not asked
 
 
 class Factor(NamedTuple):
