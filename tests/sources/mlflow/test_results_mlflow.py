@@ -188,3 +188,34 @@ def test_bad_metric_and_metric_with_a_manifest_are_usage_errors(sweep, tmp_path:
     assert wrong.code == 2
     assert wrong.err == (f"ci-carbon: {config}:3: mlflow.metric.exp: 'acc:sideways': the direction after ':' must "
                          "be max or min (e.g. val_accuracy:max, loss:min)\n")
+
+
+def test_quarterly_summary_dominated_kg_per_team_and_the_scatter(sweep, tmp_path: Path):
+    server, name, parent, _ = sweep
+    data = _report(server.backend, name, "--metric", "val_accuracy")
+    per_minute = _kg_per_minute(data)
+    lonely_kg = next(j["emissions_kg"] for j in data["jobs"] if j["name"] == "no-metric")
+    out_json, out_html, out_md = tmp_path / "q.json", tmp_path / "q.html", tmp_path / "q.md"
+    result = run_cli("summary", "--mlflow-uri", server.backend, "-e", name, "--quarter", "2026-Q2", "--group-by",
+                     "team", "--compare", "none", "--metric", "val_accuracy", "-o", str(out_json), "-o",
+                     str(out_html), "-o", str(out_md))
+    assert result.code == 0, result.err
+    summary = json.loads(out_json.read_text())
+    jsonschema.validate(summary, json.loads((ROOT / "schemas" / "summary-v1.schema.json").read_text()))
+    (vision,) = [g for g in summary["groups"] if g["by"] == {"team": "vision"}]
+    dominated = 20 * 50 * per_minute  # the 20 dominated 50-minute trials
+    assert vision["dominated_kg"] == pytest.approx(dominated, rel=1e-5)
+    # of the team's 1,100 trial minutes plus the run without the metric
+    assert vision["dominated_share"] == pytest.approx(dominated / (1100 * per_minute + lonely_kg), rel=1e-4)
+    md = out_md.read_text()
+    assert (f"Carbon per result: CO2eq spent on dominated runs (beaten by another run of their experiment or sweep "
+            f"on both emissions and the metric): vision {mass(vision['dominated_kg'])} "
+            f"({vision['dominated_share'] * 100:.2g} % of its emissions).") in md
+    html = out_html.read_text()
+    chart = html[html.index('<section id="results">'):]
+    chart = chart[:chart.index("</section>")]
+    assert f"sweep {parent[:7]}: val_accuracy (higher is better)" in chart
+    assert chart.count("<circle") == 24 and chart.count('fill="none" stroke') == 20  # 4 frontier dots filled
+    points = chart[chart.index('<polyline points="') + 18:].split('"')[0].split()
+    assert len(points) == 4 and [float(p.split(",")[0]) for p in points] == sorted(
+        float(p.split(",")[0]) for p in points)  # the frontier, lowest kg first
