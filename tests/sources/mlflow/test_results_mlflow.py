@@ -135,7 +135,7 @@ def test_the_markdown_table_exactly(sweep):
         "| Experiment / sweep | Runs | Frontier | Dominated | Best (its kg) | Last gain of the best |\n"
         "|---|--:|---|--:|---|---|\n"
         f"| {name} | 1 | – | 0 kg of {mass(lonely_kg)} | – | – |\n"
-        f"| {name} · sweep `{parent[:7]}` | 24 | t00, t03, t07 and 1 more | {mass(dominated)} of {mass(total)} | "
+        f"| {name} · sweep `{parent[:7]}` | 24 | t00, t03, t07, t12 | {mass(dominated)} of {mass(total)} | "
         f"t12: 0.88 ({mass(40 * per_minute)}) | +0.03 for {mass(240 * per_minute)} across 5 trials |\n\n"
         f"Without val\\_accuracy (listed, not judged): no-metric ({mass(lonely_kg)}).")
 
@@ -180,8 +180,8 @@ def test_bad_metric_and_metric_with_a_manifest_are_usage_errors(sweep, tmp_path:
                     "region: us-central1}\n")
     manifest = run_cli("report", "--manifest", str(jobs), "--metric", "val_accuracy")
     assert manifest.code == 2
-    assert manifest.err == ("ci-carbon: ci-carbon: --metric: --manifest jobs log no metric; --metric applies to MLflow runs "
-                            "(--mlflow-uri)\n")
+    assert manifest.err == ("ci-carbon: ci-carbon: --metric: --manifest jobs log no metric; --metric applies to "
+                            "MLflow runs (--mlflow-uri)\n")
     config = tmp_path / "bad.yaml"
     config.write_text("version: 1\nmlflow:\n  metric: {exp: 'acc:sideways'}\n")
     wrong = run_cli("report", "--mlflow-uri", server.backend, "-e", name, "--config", str(config))
