@@ -16,6 +16,7 @@ from ci_carbon.core.estimate import estimate
 from ci_carbon.core.model import Chunk, Estimate, Factor, Job, JobSpec, Skipped
 from ci_carbon.core.report import Report, SourceInfo
 from ci_carbon.core.resolve import resolve
+from ci_carbon.core.results import ResultsFold
 from ci_carbon.core.rows import Rows, RowStore
 from ci_carbon.core.totals import Totals
 from ci_carbon.errors import InputError, InputProblem
@@ -65,6 +66,7 @@ class Folds:
         self.keep = keep  # the estimates themselves (a review compares jobs field by field)
         self.estimates: list[Estimate] = []
         self.rows = RowStore() if rows else None
+        self.results = ResultsFold()
 
     def add(self, chunk: Chunk, strict: bool) -> list[Estimate]:
         """Fold one chunk; its estimates, largest first, for what a caller adds of its own."""
@@ -74,6 +76,7 @@ class Folds:
             estimates = [self.refine(est) for est in estimates]
         self.totals += Totals.of(estimates)
         self.advice.add(estimates, chunk)
+        self.results.add(estimates)
         lists = {id(est.job.factors): est.job.factors for est in estimates}  # jobs alike share one factors tuple
         self.factors.update(dict.fromkeys(f for factors in lists.values() for f in factors))
         self.skipped += (*chunk.skipped, *unresolved)
@@ -100,6 +103,7 @@ class Folds:
             source=source,
             skipped=tuple(sorted(self.skipped, key=lambda s: (s.code, s.name, s.id))),
             estimates=tuple(sorted(self.estimates, key=order)),
+            results=self.results.result(),
         )
 
 

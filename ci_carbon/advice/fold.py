@@ -16,13 +16,14 @@ from ci_carbon.advice.names import AllNames, NamesFactory
 from ci_carbon.advice.provider import Provider
 from ci_carbon.advice.quantify import Quantify
 from ci_carbon.advice.region import Region
+from ci_carbon.advice.results import Plateau
 from ci_carbon.advice.search import Search
 from ci_carbon.advice.waste import Waste
 from ci_carbon.advice.when import When
 from ci_carbon.core.model import Chunk, Estimate
 from ci_carbon.core.report import Recommendation
 
-KIND_ORDER = ("region", "provider", "hardware", "search", "waste", "quantify", "when")
+KIND_ORDER = ("region", "provider", "hardware", "search", "results", "waste", "quantify", "when")
 
 
 class Rule(Protocol):
@@ -40,7 +41,7 @@ class Advice:
 
     def __init__(self, names: NamesFactory = AllNames):
         self.rules: tuple[Rule, ...] = (Region(names), Provider(names), Hardware(names), Search(names),
-                                        Waste(names), Quantify(names), When(names))
+                                        Plateau(names), Waste(names), Quantify(names), When(names))
 
     def add(self, estimates: Sequence[Estimate], chunk: Chunk) -> None:
         for rule in self.rules:

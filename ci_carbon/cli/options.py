@@ -9,6 +9,8 @@ import click
 
 from ci_carbon.core import fields
 from ci_carbon.core.fields import THRESHOLDS, FieldRule
+from ci_carbon.core.settings import ALL_EXPERIMENTS, Config, MetricChoice, parse_metric
+from ci_carbon.errors import InputError, InputProblem
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -33,6 +35,35 @@ class Checked(click.ParamType):
 
 
 KG, PERCENT = Checked(THRESHOLDS["kg"]), Checked(THRESHOLDS["percent"])
+
+
+class MetricOption(click.ParamType):
+    """``NAME[:max|:min]`` → :class:`~ci_carbon.core.settings.MetricChoice`; anything else one line, exit 2."""
+
+    name = "metric"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> object:
+        if isinstance(value, MetricChoice):
+            return value
+        choice, why = parse_metric(str(value))
+        if why is not None:  # one line, like a bad value in ci-carbon.yaml (click's own error adds its usage)
+            raise InputError([InputProblem("ci-carbon", None, "--metric", why)])
+        return choice
+
+
+def metric_option(command: F) -> F:
+    """--metric: carbon per result on MLflow runs (it wins over ci-carbon.yaml's mlflow.metric)."""
+    return click.option("--metric", type=MetricOption(), metavar="NAME[:max|:min]",
+                        help="Judge MLflow runs by this metric's latest value (max: higher is better, the default; "
+                             "min: lower): the Pareto frontier of emissions against it, the kg of dominated runs. "
+                             "Wins over ci-carbon.yaml's mlflow.metric.")(command)
+
+
+def with_metric(settings: Config, metric: MetricChoice | None) -> Config:
+    """The settings with --metric for every experiment, when it was given."""
+    if metric is None:
+        return settings
+    return settings._replace(mlflow=settings.mlflow._replace(metrics={ALL_EXPERIMENTS: metric}))
 
 
 def _apply(command: F, options: list[Callable[[F], F]]) -> F:

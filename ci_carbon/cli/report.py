@@ -11,12 +11,12 @@ from contextlib import contextmanager
 import click
 
 from ci_carbon.cli.handler import BudgetFailed
-from ci_carbon.cli.options import compare_options, selection_options, source_options
+from ci_carbon.cli.options import compare_options, metric_option, selection_options, source_options, with_metric
 from ci_carbon.cli.output import REPORT_EXTENSIONS, format_of, inputs, refuse_overlaps
 from ci_carbon.core import files
 from ci_carbon.core.outputs import Outputs
 from ci_carbon.core.report import Report
-from ci_carbon.core.settings import Config
+from ci_carbon.core.settings import Config, MetricChoice
 from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.render.payload import Payload
 from ci_carbon.sources.interface import Request
@@ -82,6 +82,17 @@ def _report(sources: dict, settings: Config, base: str | None, selection: dict) 
     return pipeline.runs_against_base(head, at_base, point)
 
 
+def only_mlflow(sources: dict) -> None:
+    """--metric judges MLflow runs by what they logged; a manifest's planned jobs (or CodeCarbon rows) have no
+    metric, so asking for one there is a usage error (exit 2), not a silently empty result."""
+    from ci_carbon.sources import choose
+
+    chosen, _ = choose(sources)
+    if chosen.kind != "mlflow":
+        raise InputError([InputProblem("ci-carbon", None, "--metric", f"{chosen.option} jobs log no metric; "
+                                       "--metric applies to MLflow runs (--mlflow-uri)")])
+
+
 def _judge(result: Report, settings: Config, limits: dict, approved: bool, labels: str | None) -> Report:
     """The budget's verdict, with approval from --approved, --labels and the pull request's event payload."""
 
@@ -143,6 +154,7 @@ def _nothing_estimated(result: Report) -> InputError | None:
 @source_options
 @selection_options
 @compare_options
+@metric_option
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json", "csv", "hf"]), default=None,
               help="Output format (hf: a Hugging Face model card's co2_eq_emissions block). Default: the --output "
                    "file's extension (.json, .csv, .md), else markdown.")
@@ -153,7 +165,7 @@ def _nothing_estimated(result: Report) -> InputError | None:
                    "WATTTIME_USERNAME and WATTTIME_PASSWORD); default: intensity.source in ci-carbon.yaml, else off.")
 def report(config: str | None, fmt: str | None, output: str | None, base: str | None, approved: bool,
            labels: str | None, github_output: str | None, step_summary: bool, json_output: str | None,
-           intensity_source: str | None, **options: object) -> None:
+           intensity_source: str | None, metric: MetricChoice | None, **options: object) -> None:
     """Estimate energy and emissions of planned jobs (--manifest, - for standard input) or of past runs
     (--mlflow-uri).
 
@@ -169,7 +181,9 @@ def report(config: str | None, fmt: str | None, output: str | None, base: str | 
     summary = os.environ.get("GITHUB_STEP_SUMMARY") if step_summary else None
     _refuse(sources, config, base, [("--output", output or files.STDIN), ("--json-output", json_output),
                                     ("--github-output", github_output), ("--step-summary", summary)])
-    settings = config_file.load(config)
+    settings = with_metric(config_file.load(config), metric)
+    if metric is not None:
+        only_mlflow(sources)
     if intensity_source:
         settings = settings._replace(intensity=settings.intensity._replace(source=intensity_source))
     with bulk_allocation(), Outputs() as out:  # every output written together at the end, or none

@@ -12,9 +12,10 @@ from datetime import datetime, timezone
 
 import click
 
-from ci_carbon.cli.options import mlflow_options
+from ci_carbon.cli.options import metric_option, mlflow_options, with_metric
 from ci_carbon.cli.output import inputs, refuse_overlaps
 from ci_carbon.core.outputs import Outputs
+from ci_carbon.core.settings import MetricChoice
 from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.summary.choices import DEFAULT_GROUPS
 from ci_carbon.summary.model import FIELDS
@@ -36,6 +37,7 @@ def _progress(label: str, total: int) -> Iterator:
 @mlflow_options
 @click.option("--manifest", metavar="FILE", help="Planned jobs (a YAML manifest) to count in the period as well; - "
               "reads it from standard input.")
+@metric_option
 @click.option("--group-by", "-g", "group_by", multiple=True, metavar="FIELDS",
               help=f"Breakdowns, comma-separated or repeated: {', '.join(FIELDS)}, tag:NAME; join fields with + "
                    f"for one table (team+hardware). Default: {DEFAULT_GROUPS}.")
@@ -50,7 +52,7 @@ def _progress(label: str, total: int) -> Iterator:
                    "the store, each chosen by its extension (.md, .html, .csv, .json).")
 def summary(quarter: str | None, mlflow_uri: str | None, config: str | None, manifest: str | None,
             group_by: tuple[str, ...], compare: tuple[str, ...], fmt: str | None, outputs: tuple[str, ...],
-            since: str | None, until: str | None, **selection: object) -> None:
+            since: str | None, until: str | None, metric: MetricChoice | None, **selection: object) -> None:
     """The organisation's training footprint for a quarter: totals with ranges, by team, project, region and
     hardware, month by month, against the quarter before and a year before, the largest runs, waste, data quality and
     what to do, summed over the quarter."""
@@ -70,7 +72,11 @@ def summary(quarter: str | None, mlflow_uri: str | None, config: str | None, man
     if not uri and not manifest:
         raise InputError([InputProblem("ci-carbon", None, "--mlflow-uri", "give --mlflow-uri URI (or set "
                                        "MLFLOW_TRACKING_URI), --manifest FILE, or both")])
-    request = Request(uri, select.build(**selection), config_file.load(config),  # type: ignore[arg-type]
+    if metric is not None and not uri:
+        raise InputError([InputProblem("ci-carbon", None, "--metric", "--manifest jobs log no metric; --metric "
+                                       "applies to MLflow runs (--mlflow-uri)")])
+    settings = with_metric(config_file.load(config), metric)
+    request = Request(uri, select.build(**selection), settings,  # type: ignore[arg-type]
                       parse_groups(group_by or (DEFAULT_GROUPS,)), parse_compare(compare), manifest,
                       int(time.time() * 1000))
     with Spill(keep_runs=any(f == "csv" for f, _ in chosen)) as spill:

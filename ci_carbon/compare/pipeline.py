@@ -13,6 +13,7 @@ from ci_carbon.compare import base, delta
 from ci_carbon.compare import budget as gate
 from ci_carbon.core import files
 from ci_carbon.core.report import Report, SourceInfo
+from ci_carbon.core.results import against
 from ci_carbon.core.review import Baseline, BasePoint
 from ci_carbon.core.settings import BudgetConfig, inverted_pairs
 from ci_carbon.errors import InputError, InputProblem
@@ -43,9 +44,14 @@ def pull_request_commits(ref: str, repo_path: str) -> tuple[BasePoint, tuple[str
 
 
 def runs_against_base(head: Report, base_report: Report, point: BasePoint) -> Report:
-    """``head`` (the pull request's runs) compared with the runs of the merge-base commit, if it has any."""
+    """``head`` (the pull request's runs) compared with the runs of the merge-base commit, if it has any; with a
+    metric, the pull request's best run against the base's (core/results.py)."""
     found = bool(base_report.source and base_report.source.read)
-    return head._replace(comparison=delta.compare(base_report, head, Baseline(point, "mlflow", found=found)))
+    compared = head._replace(comparison=delta.compare(base_report, head, Baseline(point, "mlflow", found=found)))
+    change = against(head.results, base_report.results)
+    if change is None or compared.results is None:
+        return compared
+    return compared._replace(results=compared.results._replace(against_base=change))
 
 
 def event_labels(path: str | None) -> tuple[str, ...]:

@@ -37,6 +37,18 @@ class Notice(NamedTuple):
     params: Mapping[str, object] = EMPTY
 
 
+class Result(NamedTuple):
+    """The metric a run is judged by (``--metric`` / ``mlflow.metric``) and its latest logged value.
+
+    ``value`` is None when the run did not log the metric: it is still listed (core/results.py), never dropped.
+    ``direction`` is ``max`` (higher is better, the default) or ``min``.
+    """
+
+    metric: str
+    direction: str = "max"
+    value: float | None = None
+
+
 class JobSpec(NamedTuple):
     """A training job as its source described it; nothing looked up yet."""
 
@@ -78,6 +90,7 @@ class JobSpec(NamedTuple):
     # intensity's weights; and a planned job's flexible start (when-to-run advice)
     energy_by_hour: tuple[tuple[int, float], ...] = ()
     start_window_hours: float | None = None
+    result: Result | None = None  # the run's metric when one is asked for (carbon per result); None: not asked
 
 
 class Factor(NamedTuple):

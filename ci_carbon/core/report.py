@@ -14,6 +14,7 @@ from typing import NamedTuple
 from ci_carbon import __version__
 from ci_carbon.core.equivalents import Equivalent
 from ci_carbon.core.model import EMPTY, Estimate, Factor, Notice, Skipped
+from ci_carbon.core.results import Results
 from ci_carbon.core.review import Budget, Comparison
 from ci_carbon.core.rows import Rows
 from ci_carbon.core.totals import Totals
@@ -57,6 +58,7 @@ class Report(NamedTuple):
     comparison: Comparison | None = None  # against the pull request's base, when asked
     budget: Budget | None = None  # the budget gate's verdict, when thresholds are set
     estimates: tuple[Estimate, ...] = ()  # the estimates behind the rows, where the command kept them (a review)
+    results: Results | None = None  # carbon per result, when a metric was asked for (core/results.py)
 
     @property
     def not_estimated(self) -> int:

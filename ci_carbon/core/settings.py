@@ -16,6 +16,30 @@ BUDGET_KEYS = (*BUDGET_KG, *BUDGET_PERCENT, "approve_label")
 DEFAULT_APPROVE_LABEL = "carbon-budget-approved"
 
 
+METRIC_DIRECTIONS = ("max", "min")
+ALL_EXPERIMENTS = "*"  # mlflow.metric's key for every experiment not named on its own
+
+
+class MetricChoice(NamedTuple):
+    """The metric runs are judged by (carbon per result): its name and whether higher (max) or lower is better."""
+
+    name: str
+    direction: str = "max"
+
+
+def parse_metric(text: str) -> tuple[MetricChoice | None, str | None]:
+    """``NAME``, ``NAME:max`` or ``NAME:min`` → the choice, or why not (one line for the caller to place)."""
+    name, colon, direction = text.strip().rpartition(":")
+    if not colon:
+        name, direction = direction, "max"
+    name, direction = name.strip(), direction.strip()
+    if direction not in METRIC_DIRECTIONS:
+        return None, f"'{text}': the direction after ':' must be max or min (e.g. val_accuracy:max, loss:min)"
+    if not name:
+        return None, f"'{text}': give a metric name, e.g. val_accuracy or loss:min"
+    return MetricChoice(name, direction), None
+
+
 class MlflowConfig(NamedTuple):
     fields: Mapping[str, tuple[str, ...]] = EMPTY  # ci-carbon field → the organisation's names, in order
     team: tuple[str, ...] = ()
@@ -24,6 +48,12 @@ class MlflowConfig(NamedTuple):
     # "accelerator": the defaults' accelerator fields (ACCELERATOR_DEFAULTS) apply only to runs that show one
     # (GPU metrics, or a hardware/count/instance tag or param); "all": to every run (the old behaviour)
     defaults_apply_to: str = "accelerator"
+    # carbon per result: experiment name → the metric its runs are judged by; ALL_EXPERIMENTS for the others
+    metrics: Mapping[str, MetricChoice] = EMPTY
+
+    def metric_for(self, experiment: str) -> MetricChoice | None:
+        """The metric of an experiment's runs: its own, else the one for every experiment, else none."""
+        return self.metrics.get(experiment) or self.metrics.get(ALL_EXPERIMENTS)
 
 
 ACCELERATOR_DEFAULTS = ("hardware", "count", "instance_type", "power_w", "utilization")

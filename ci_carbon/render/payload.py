@@ -15,6 +15,7 @@ from typing import Any, overload
 
 from ci_carbon.advice.names import Sample
 from ci_carbon.core.report import Recommendation, Report, SourceInfo
+from ci_carbon.core.results import Change, Group, Point, Results
 from ci_carbon.core.review import Budget, Comparison
 from ci_carbon.core.rows import Row, r6
 from ci_carbon.core.totals import ESTIMATE_KEYS, Totals
@@ -208,6 +209,41 @@ def source_view(info: SourceInfo | None) -> dict[str, Any] | None:
             "notes": [{"code": n.code, "params": dict(n.params)} for n in info.notes]}
 
 
+def _point(p: Point) -> dict[str, Any]:
+    return {"id": p.run_id, "name": p.name, "value": p.value, "emissions_kg": r6(p.kg)}
+
+
+def _group(g: Group) -> dict[str, Any]:
+    on = set(g.frontier)
+    gain = g.last_gain
+    return {
+        "experiment": g.experiment, "sweep": g.sweep or None, "metric": g.metric, "direction": g.direction,
+        "frontier": list(g.frontier), "dominated_kg": r6(g.dominated_kg), "emissions_kg": r6(g.total_kg),
+        "runs": [{**_point(p), "frontier": p.run_id in on} for p in g.points],
+        "missing": [_point(p) for p in g.missing],
+        "best": _point(g.best) if g.best else None,
+        "last_gain": None if gain is None else {"change": r6(gain.change), "previous": gain.previous,
+                                                "emissions_kg": r6(gain.kg), "trials": gain.trials},
+        "after_best": {"trials": g.after_best.trials, "emissions_kg": r6(g.after_best.kg)},
+    }
+
+
+def _change(c: Change) -> dict[str, Any]:
+    return {"metric": c.metric, "direction": c.direction, "head": _point(c.head), "base": _point(c.base),
+            "value_change": r6(c.value_change), "emissions_kg_change": r6(c.kg_change)}
+
+
+def results(found: Results) -> dict[str, Any]:
+    """The contract's ``results`` (docs/design.md): the metric, each run's value, per group its frontier and
+    dominated kg, their union and sum; and what the tables and charts show (runs, best, the last gain)."""
+    return {
+        "metric": found.metric, "direction": found.direction, "values": dict(found.values),
+        "groups": [_group(g) for g in found.groups], "frontier": list(found.frontier),
+        "dominated_kg": r6(found.dominated_kg),
+        "against_base": _change(found.against_base) if found.against_base else None,
+    }
+
+
 def build(report: Report, sentences: bool = True) -> Payload:
     """The JSON report; ``sentences`` adds each job's notices as sentences (``warnings``), which only JSON and CSV
     readers need (the Markdown says them from the notices themselves)."""
@@ -234,4 +270,6 @@ def build(report: Report, sentences: bool = True) -> Payload:
         out.update(comparison(report.comparison))
     if report.budget is not None:
         out["budget"] = budget(report.budget)
+    if report.results is not None:
+        out["results"] = results(report.results)
     return out

@@ -15,7 +15,8 @@ import re
 from ci_carbon.render.formats import TABLE_ROWS, markdown
 from ci_carbon.render.payload import Payload
 
-DROP_ORDER = ("method", "more_jobs", "notes", "skipped", "equivalents", "advice_rest", "unchanged", "chart", "advice")
+DROP_ORDER = ("method", "more_jobs", "notes", "skipped", "equivalents", "results", "advice_rest", "unchanged", "chart",
+              "advice")
 
 
 def size(text: str) -> int:

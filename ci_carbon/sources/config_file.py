@@ -14,6 +14,7 @@ from ci_carbon.core.fields import FIELDS, THRESHOLDS, type_name
 from ci_carbon.core.model import EMPTY
 from ci_carbon.core.names import nearest
 from ci_carbon.core.settings import (
+    ALL_EXPERIMENTS,
     BUDGET_KEYS,
     BUDGET_KG,
     DEFAULTS_APPLY_TO,
@@ -23,8 +24,10 @@ from ci_carbon.core.settings import (
     BudgetConfig,
     Config,
     IntensityConfig,
+    MetricChoice,
     MlflowConfig,
     inverted_pairs,
+    parse_metric,
 )
 from ci_carbon.errors import InputError
 from ci_carbon.sources import yaml_tree
@@ -32,7 +35,7 @@ from ci_carbon.sources.yaml_fields import Problems, check_fields
 from ci_carbon.sources.yaml_tree import Located
 
 DEFAULT_FILE = "ci-carbon.yaml"
-MLFLOW_KEYS = ("fields", "team", "project", "defaults", "defaults_apply_to")
+MLFLOW_KEYS = ("fields", "team", "project", "defaults", "defaults_apply_to", "metric")
 TOP = {"version": "version", "mlflow": "mlflow", "budget": "budget", "intensity": "intensity"}
 
 
@@ -44,6 +47,29 @@ def _names(item: Located, where: str, out: Problems) -> tuple[str, ...]:
     return names
 
 
+def _metric(item: Located, where: str, out: Problems) -> MetricChoice | None:
+    if not isinstance(item.value, str):
+        out.add(item.line, where, f"must be a metric name, NAME:max or NAME:min, got {type_name(item.value)}")
+        return None
+    choice, why = parse_metric(item.value)
+    if why is not None:
+        out.add(item.line, where, why)
+    return choice
+
+
+def _metrics(item: Located, out: Problems) -> dict[str, MetricChoice]:
+    """``metric: val_accuracy`` (every experiment) or a mapping of experiment name → metric, ``"*"`` for the rest."""
+    if not isinstance(item.value, dict):
+        choice = _metric(item, "mlflow.metric", out)
+        return {ALL_EXPERIMENTS: choice} if choice else {}
+    found = {}
+    for experiment, value in item.value.items():
+        choice = _metric(value, f"mlflow.metric.{experiment}", out)
+        if choice is not None:
+            found[str(experiment)] = choice
+    return found
+
+
 def _mlflow(item: Located, out: Problems) -> MlflowConfig:
     if not isinstance(item.value, dict):
         out.add(item.line, "mlflow", "must be a mapping")
@@ -52,6 +78,7 @@ def _mlflow(item: Located, out: Problems) -> MlflowConfig:
     team = project = ()
     defaults: Mapping[str, object] = EMPTY
     apply_to = "accelerator"
+    metrics: dict[str, MetricChoice] = {}
     for key, value in item.value.items():
         if key == "fields" and isinstance(value.value, dict):
             for field, names in value.value.items():
@@ -71,10 +98,12 @@ def _mlflow(item: Located, out: Problems) -> MlflowConfig:
             else:
                 out.add(value.line, "mlflow.defaults_apply_to", f"must be one of {', '.join(DEFAULTS_APPLY_TO)}, "
                         f"got {type_name(value.value)}", list(DEFAULTS_APPLY_TO))
+        elif key == "metric":
+            metrics = _metrics(value, out)
         else:
             problem = "unknown setting" if key not in MLFLOW_KEYS else "must be a mapping"
             out.add(value.line, f"mlflow.{key}", problem, nearest(key, {k: k for k in MLFLOW_KEYS}))
-    return MlflowConfig(fields, team, project, defaults, apply_to)
+    return MlflowConfig(fields, team, project, defaults, apply_to, metrics)
 
 
 def _threshold(key: str, item: Located, out: Problems) -> float | None:

@@ -9,13 +9,14 @@ top 10; recommendations come from the report's own advice folds (ci_carbon.assem
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from ci_carbon.assemble import Folds
 from ci_carbon.core.equivalents import equivalents
 from ci_carbon.core.model import Estimate, Skipped
 from ci_carbon.core.report import SourceInfo
+from ci_carbon.core.results import Results
 from ci_carbon.core.totals import Totals
 from ci_carbon.summary.model import (
     BASES,
@@ -104,13 +105,18 @@ class Collector:
         self.spill = spill
         self.top: list[Run] = []
         self.sources: dict[tuple[str, str], SourceInfo] = {}
+        # carbon per result: each judged run's group along every --group-by entry, to sum its dominated kg there
+        self.judged: dict[str, tuple[tuple[str, ...], ...]] = {}
 
     def add(self, estimates: Sequence[Estimate]) -> None:
         """One chunk's estimates, largest first."""
         rows = []
+        dims = self.tallies.dims
         for est in estimates:
             self.tallies.add(est)
             rows.append(run_row(est, self.tag_names))
+            if est.job.spec.result is not None:
+                self.judged[est.job.spec.id] = tuple(tuple([value(est, f) for f in dim]) for dim in dims)
         self.top = sorted([*self.top, *rows[:TOP]], key=_rank)[:TOP]
         self.spill.add(rows)
 
@@ -124,14 +130,37 @@ def _rank(run: Run) -> tuple:
     return (-run.emissions_kg, run.name, run.id)
 
 
-def _groups(tallies: Tallies, dim: tuple[str, ...], previous: Tallies | None, whole: float) -> Breakdown:
+def dominated_by_group(results: Results | None, judged: Mapping[str, tuple[tuple[str, ...], ...]],
+                       dims: Dims) -> list[dict[tuple[str, ...], float]]:
+    """Per --group-by entry, each group's kg of dominated runs (0 where its judged runs are all on a frontier);
+    groups with no judged run are absent."""
+    out: list[dict[tuple[str, ...], float]] = [{} for _ in dims]
+    if results is None:
+        return out
+    on = set(results.frontier)
+    for g in results.groups:
+        for p in g.points:
+            keys = judged.get(p.run_id)
+            if keys is None:
+                continue
+            for i, key in enumerate(keys):
+                out[i][key] = out[i].get(key, 0.0) + (0.0 if p.run_id in on else p.kg)
+        for p in g.missing:  # judged but without the metric: the group has a metric configured
+            for i, key in enumerate(judged.get(p.run_id, ())):
+                out[i].setdefault(key, 0.0)
+    return out
+
+
+def _groups(tallies: Tallies, dim: tuple[str, ...], previous: Tallies | None, whole: float,
+            dominated: Mapping[tuple[str, ...], float]) -> Breakdown:
     found = tallies.groups[dim]
     before = previous.groups.get(dim, {}) if previous is not None else None
     groups = []
     for key, running in found.items():
         sums = totals(running)
         earlier = None if before is None else totals(before[key]) if key in before else Totals()
-        groups.append(Group(tuple(zip(dim, key, strict=True)), sums, _share(sums.emissions_kg, whole), earlier))
+        groups.append(Group(tuple(zip(dim, key, strict=True)), sums, _share(sums.emissions_kg, whole), earlier,
+                            dominated.get(key)))
     groups.sort(key=lambda g: (-g.totals.emissions_kg, [v for _, v in g.by]))
     return Breakdown(dim, tuple(groups))
 
@@ -155,6 +184,8 @@ def finish(period: Period, collector: Collector, folds: Folds, previous: tuple[P
            year_ago: tuple[Period, Tallies] | None, compared: tuple[str, ...]) -> Summary:
     """The summary of the period: pure arithmetic over what was collected."""
     sums = collector.tallies
+    found = folds.results.result()
+    dominated = dominated_by_group(found, collector.judged, sums.dims)
     total = totals(sums.total)
     whole = total.emissions_kg
     before_summary = compare(total, totals(previous[1].total), previous[0]) if previous else None
@@ -172,7 +203,7 @@ def finish(period: Period, collector: Collector, folds: Folds, previous: tuple[P
         totals=total,
         previous=before_summary,
         year_ago=compare(total, totals(year_ago[1].total), year_ago[0]) if year_ago else None,
-        breakdowns=tuple(_groups(sums, dim, before, whole) for dim in sums.dims),
+        breakdowns=tuple(_groups(sums, dim, before, whole, dominated[i]) for i, dim in enumerate(sums.dims)),
         months=month_rows,
         undated=totals(sums.months.get("", tally())),
         top=tuple(collector.top),
@@ -187,6 +218,7 @@ def finish(period: Period, collector: Collector, folds: Folds, previous: tuple[P
         compared=compared,
         tag_names=collector.tag_names,
         runs=collector.spill,
+        results=found,
     )
 
 

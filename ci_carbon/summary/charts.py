@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from ci_carbon.core.results import Group, Results
 from ci_carbon.summary.model import BASES, Breakdown, Month, Quality
 
 WIDTH = 720.0
@@ -161,3 +162,75 @@ def quality_stack(quality: Sequence[Quality]) -> Stack:
             segments.append(Segment(q.basis, q.emissions_kg, _r(x), _r(size)))
             x += size
     return Stack(WIDTH, tuple(segments), {q.basis: q.share for q in quality})
+
+
+SCATTER_HEIGHT = 240.0
+SCATTERS = 3  # groups (experiments, sweeps) drawn, largest emissions first
+SCATTER_MIN_RUNS = 3  # runs with the metric from which a group's scatter says something
+
+
+class Dot(NamedTuple):
+    name: str
+    kg: float
+    value: float
+    frontier: bool
+    x: float
+    y: float
+
+
+class Scatter(NamedTuple):
+    """One group's runs: emissions across, the metric up (better up for max, down for min), the frontier joined."""
+
+    experiment: str
+    sweep: str
+    metric: str
+    direction: str
+    width: float
+    height: float
+    x0: float
+    base: float
+    dots: tuple[Dot, ...]
+    line: str  # the frontier as SVG polyline points, lowest kg first
+    x_ticks: tuple[Tick, ...]
+    y_ticks: tuple[Tick, ...]
+    dominated_kg: float
+    missing: int  # runs without the metric (listed in the tables, not drawn)
+
+
+def _value_range(values: Sequence[float]) -> tuple[float, float]:
+    low, high = min(values), max(values)
+    if high == low:
+        pad = abs(low) * 0.1 or 0.5
+        return low - pad, high + pad
+    pad = (high - low) * 0.05
+    return low - pad, high + pad
+
+
+def scatter(group: Group) -> Scatter:
+    """Emissions against the metric of one group's runs that logged it, the frontier drawn through its runs."""
+    ticks = nice_ticks(max(p.kg for p in group.points))
+    span = WIDTH - LEFT - 20
+    x_scale = span / ticks[-1]
+    low, high = _value_range([float(p.value) for p in group.points])  # type: ignore[arg-type]
+    y_scale = (SCATTER_HEIGHT - 16) / (high - low)
+
+    def y(v: float) -> float:
+        return _r(SCATTER_HEIGHT - (v - low) * y_scale)
+
+    on = set(group.frontier)
+    dots = tuple(Dot(p.name, p.kg, float(p.value), p.run_id in on, _r(LEFT + p.kg * x_scale),  # type: ignore[arg-type]
+                     y(float(p.value))) for p in group.points)  # type: ignore[arg-type]
+    line = " ".join(f"{d.x},{d.y}" for d in dots if d.frontier)
+    y_ticks = tuple(Tick(v, y(v)) for v in (low + (high - low) * i / 3 for i in range(4)))
+    return Scatter(group.experiment, group.sweep, group.metric, group.direction, WIDTH, _r(SCATTER_HEIGHT + AXIS),
+                   LEFT, SCATTER_HEIGHT, dots, line, tuple(Tick(t, _r(LEFT + t * x_scale)) for t in ticks), y_ticks,
+                   group.dominated_kg, len(group.missing))
+
+
+def scatters(results: Results | None, limit: int = SCATTERS) -> tuple[Scatter, ...]:
+    """The largest groups' scatters (by their emissions), those with enough runs that logged the metric."""
+    if results is None:
+        return ()
+    drawn = sorted((g for g in results.groups if len(g.points) >= SCATTER_MIN_RUNS),
+                   key=lambda g: (-g.total_kg, g.experiment, g.sweep))
+    return tuple(scatter(g) for g in drawn[:limit])

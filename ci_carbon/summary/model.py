@@ -15,6 +15,7 @@ from ci_carbon import __version__
 from ci_carbon.core.equivalents import Equivalent
 from ci_carbon.core.model import Estimate, Factor
 from ci_carbon.core.report import Recommendation, SourceInfo
+from ci_carbon.core.results import Results
 from ci_carbon.core.totals import Totals
 from ci_carbon.summary.period import Period
 
@@ -89,6 +90,15 @@ class Group(NamedTuple):
     totals: Totals
     share: float  # of the period's emissions, 0..1
     previous: Totals | None = None  # the same group in the quarter before, when compared
+    # carbon per result: kg of the group's dominated runs (core/results.py); None when no run of it has a metric
+    dominated_kg: float | None = None
+
+    @property
+    def dominated_share(self) -> float | None:
+        """The dominated kg as a share of the group's emissions (0..1)."""
+        if self.dominated_kg is None:
+            return None
+        return self.dominated_kg / self.totals.emissions_kg if self.totals.emissions_kg else 0.0
 
 
 class Breakdown(NamedTuple):
@@ -201,6 +211,7 @@ class Summary(NamedTuple):
     tag_names: tuple[str, ...]  # the tag:NAME fields, in CSV column order
     runs: Iterable[Run] = ()  # every run, by start time: read from disk when rendered (CSV)
     tool_version: str = __version__
+    results: Results | None = None  # carbon per result over the period, when a metric is configured
 
 
 def compare(current: Totals, other: Totals | None, period: Period) -> PeriodChange | None:

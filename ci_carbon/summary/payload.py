@@ -60,7 +60,9 @@ def build(summary: Summary) -> dict[str, Any]:
         "compared": list(s.compared),
         "groups": [
             {"by": dict(g.by), "totals": totals(g.totals), "share": _r(g.share),
-             **({"previous": totals(g.previous)} if g.previous is not None else {})}
+             **({"previous": totals(g.previous)} if g.previous is not None else {}),
+             **({"dominated_kg": _r(g.dominated_kg), "dominated_share": _r(g.dominated_share or 0.0)}
+                if g.dominated_kg is not None else {})}
             for b in s.breakdowns for g in b.groups
         ],
         "months": [{"month": m.month, "totals": totals(m.totals),

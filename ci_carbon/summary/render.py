@@ -75,4 +75,5 @@ def render(summary: Summary, fmt: str) -> Iterator[str]:
 
 def _charts(summary: Summary) -> dict[str, object]:
     return {"groups": [charts.group_bars(b) for b in summary.breakdowns if b.groups],
-            "months": charts.month_columns(summary.months), "quality": charts.quality_stack(summary.quality)}
+            "months": charts.month_columns(summary.months), "quality": charts.quality_stack(summary.quality),
+            "results": charts.scatters(summary.results)}

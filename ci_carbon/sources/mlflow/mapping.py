@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from ci_carbon.core import fields as rules
 from ci_carbon.core.fields import FIELDS, applicable_defaults
-from ci_carbon.core.model import JobSpec, Notice, Origin, Skipped
+from ci_carbon.core.model import JobSpec, Notice, Origin, Result, Skipped
 from ci_carbon.core.settings import ACCELERATOR_DEFAULTS, MlflowConfig
 from ci_carbon.sources.mlflow.power import Host, Measured, shows_gpu
 from ci_carbon.sources.mlflow.records import DELETED, RunRecord
@@ -280,8 +280,19 @@ def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, 
         gpu_utilization=measured.utilization if measured else None, experiment=record.experiment_name,
         sweep=sweep, param_key=param_key(record) if params is None else params, started=record.start_time,
         assumed=assumed, cpu_utilization=host.cpu_utilization if host else None,
-        notices=tuple(notices + energy_notices), tags=tags, **fields, **cpu_only,  # type: ignore[arg-type]
+        notices=tuple(notices + energy_notices), tags=tags, result=result_of(record, config),
+        **fields, **cpu_only,  # type: ignore[arg-type]
     )
+
+
+def result_of(record: RunRecord, config: MlflowConfig) -> Result | None:
+    """The run's latest value of the metric its experiment is judged by (carbon per result); None when no metric
+    is asked of it. A NaN or infinite value is no result: the run is listed as not having logged the metric."""
+    choice = config.metric_for(record.experiment_name)
+    if choice is None:
+        return None
+    value = record.metrics.get(choice.name)
+    return Result(choice.name, choice.direction, value if value is not None and math.isfinite(value) else None)
 
 
 def _shows_accelerator(record: RunRecord, measured: Measured | None, fields: Mapping[str, object],
