@@ -51,7 +51,8 @@ def one_line(text: str) -> str:
 
 
 class InputProblem(NamedTuple):
-    """One thing wrong with the user's input, located as precisely as we know."""
+    """One thing wrong with the user's input, located as precisely as we know. Its text is always one inert line
+    (:func:`one_line`): the user's keys and values it quotes cannot start a line of their own."""
 
     file: str
     line: int | None
@@ -63,7 +64,7 @@ class InputProblem(NamedTuple):
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         what = f"{self.field}: {self.message}" if self.field else self.message
         hint = f" (did you mean {self.suggestion}?)" if self.suggestion else ""
-        return f"{where}: {what}{hint}"
+        return one_line(f"{where}: {what}{hint}")  # a key or value's line break cannot split it
 
 
 class InputError(Exception):
