@@ -104,3 +104,18 @@ def test_a_forged_option_value_stays_on_its_line():
     assert result.code == 2
     assert not any(line.lstrip().startswith("::") for line in result.err.splitlines()), result.err
     assert result.err.splitlines()[-1].startswith("Error: Invalid value for '--format'")
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html", "csv"])
+def test_the_summary_is_inert_in_every_format(fmt: str, manifest):
+    """The summary's own templates (tables, charts, largest runs, advice) on the same names, on standard output."""
+    result = run_cli("summary", "--manifest", str(manifest(VALID)), "--quarter", "2026-Q3", "--format", fmt)
+    assert result.code == 0, result.err
+    _inert_streams(result.out, result.err)
+    if fmt == "markdown":
+        assert "https://evil" not in result.out and "www.evil" not in result.out
+    if fmt == "html":
+        assert "<script" not in result.out and "\\u202egnp.exe\\u200b" in result.out
+        assert "&#64;team" not in result.out and "| @team</td>" in result.out, "HTML escaped once, by autoescape"
+    if fmt == "csv":
+        assert "\n,,'::notice::second,'::notice::second," in result.out
