@@ -20,18 +20,39 @@ EXIT_INTERNAL = 4
 
 
 # Characters that would make a line say something other than its text: line breaks and other controls, bidi
-# overrides and isolates, zero-width characters. Shown as escapes instead (U+202E becomes "\\u202e").
-_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+# overrides and isolates, zero-width characters, Unicode tag characters (invisible "ASCII smuggling"). Shown as
+# escapes instead (U+202E becomes "\\u202e", U+E0041 "\\U000e0041").
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff"
+                     "\U000e0000-\U000e007f]")
 _BREAKS = re.compile(r"[\t\n\r]+")
+_LEGACY_COMMAND = "##["  # the runner's older workflow-command prefix, which it finds anywhere in a line
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def visible(text: str) -> str:
+    """``text`` with every invisible or direction-changing character written as an escape ("\\u202e"), and the
+    runner's legacy ``##[`` command prefix broken ("#\\u0023["): what a reader sees is what the text holds, and no
+    log parser finds a command in it. Line breaks are left to the caller (:func:`one_line`, or a sink's own rule)."""
+    shown = _HIDDEN.sub(_escape, text)
+    return shown.replace(_LEGACY_COMMAND, "#\\u0023[") if _LEGACY_COMMAND in shown else shown
 
 
 def one_line(text: str) -> str:
-    """``text`` as one inert line: line breaks become spaces, invisible and direction-changing characters escapes."""
-    return _HIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", _BREAKS.sub(" ", text))
+    """``text`` as one inert line: line breaks become spaces, invisible and direction-changing characters escapes.
+
+    Every line ci-carbon writes to standard error passes through here, so a newline, carriage return or other
+    control in a YAML key or value can never start a line of its own (a line that begins ``::error::`` would be a
+    GitHub workflow command)."""
+    return visible(_BREAKS.sub(" ", text))
 
 
 class InputProblem(NamedTuple):
-    """One thing wrong with the user's input, located as precisely as we know."""
+    """One thing wrong with the user's input, located as precisely as we know. Its text is always one inert line
+    (:func:`one_line`): the user's keys and values it quotes cannot start a line of their own."""
 
     file: str
     line: int | None
@@ -43,7 +64,7 @@ class InputProblem(NamedTuple):
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         what = f"{self.field}: {self.message}" if self.field else self.message
         hint = f" (did you mean {self.suggestion}?)" if self.suggestion else ""
-        return f"{where}: {what}{hint}"
+        return one_line(f"{where}: {what}{hint}")  # a key or value's line break cannot split it
 
 
 class InputError(Exception):

@@ -39,6 +39,18 @@ def say(text: str) -> None:
     click.echo(f"ci-carbon: {one_line(redact(text))}", err=True)
 
 
+def _usage(err: click.UsageError) -> None:
+    """click's usage error as click shows it (usage, hint, ``Error: …``), but its message — which quotes what the
+    user typed, an option name or a value — redacted and on one inert line."""
+    ctx = err.ctx
+    if ctx is not None:
+        hint = ""
+        if ctx.command.get_help_option(ctx) is not None:
+            hint = f"Try '{ctx.command_path} {ctx.help_option_names[0]}' for help.\n"
+        click.echo(f"{ctx.get_usage()}\n{hint}", err=True, color=ctx.color)
+    click.echo(f"Error: {one_line(redact(err.format_message()))}", err=True)
+
+
 def debug_requested(argv: Sequence[str]) -> bool:
     return DEBUG_FLAG in argv or os.environ.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -102,7 +114,7 @@ def run(command: click.Command, argv: Sequence[str], prog_name: str | None = Non
     except click.exceptions.Exit as err:
         return _exit_code(err.exit_code)
     except click.UsageError as err:
-        err.show()
+        _usage(err)
         return EXIT_INPUT
     except click.ClickException as err:  # a file click could not open, a bad parameter of ours
         say(err.format_message())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ci_carbon.cli.report import bulk_allocation
+from ci_carbon.errors import one_line
 
 
 @click.command()
@@ -17,4 +18,4 @@ def validate(file: str) -> None:
     source = ManifestSource(file)
     with bulk_allocation():
         jobs = [job for chunk in source.chunks() for job in resolve_chunk(chunk, strict=True)[0]]
-    click.echo(f"{source.where}: ok, {len(jobs)} {'job' if len(jobs) == 1 else 'jobs'}")
+    click.echo(f"{one_line(source.where)}: ok, {len(jobs)} {'job' if len(jobs) == 1 else 'jobs'}")

@@ -25,11 +25,12 @@ import click
 
 from ci_carbon.core import files
 from ci_carbon.core.outputs import Outputs
-from ci_carbon.errors import InputError, InputProblem, SourceUnreachable
+from ci_carbon.errors import InputError, InputProblem, SourceUnreachable, one_line
 from ci_carbon.publish import forges, markers
 from ci_carbon.publish.forge import Forge, Outcome, Target, upsert
 from ci_carbon.publish.markers import Marker
 from ci_carbon.publish.transport import DryRun, ForgeError, Http, Sent
+from ci_carbon.render.filters import ghdata
 
 
 class Body(NamedTuple):
@@ -92,14 +93,13 @@ def _report_time(option: str | None, implied: datetime | None) -> datetime:
 
 def _workflow_command(kind: str, text: str) -> str:
     """A GitHub Actions workflow command line (::notice:: / ::warning::), its data escaped as GitHub documents."""
-    data = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return f"::{kind} title=ci-carbon::{data}"
+    return f"::{kind} title=ci-carbon::{ghdata(text)}"
 
 
 def _tell(forge: str, text: str, kind: str = "notice") -> None:
     """A message on stderr: a workflow annotation on GitHub, a plain line elsewhere."""
     commands = forges.entry(forge, {}).workflow_commands
-    click.echo(_workflow_command(kind, text) if commands else f"ci-carbon: {text}", err=True)
+    click.echo(_workflow_command(kind, text) if commands else f"ci-carbon: {one_line(text)}", err=True)
 
 
 def _notice(out: Outputs, reason: str, target: Target, summary_file: str | None) -> None:

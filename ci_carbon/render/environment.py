@@ -14,6 +14,7 @@ from functools import cache
 
 import jinja2
 
+from ci_carbon.render import filters
 from ci_carbon.render.filters import FILTERS
 from ci_carbon.resources import compiled_templates_dir, templates_dir
 
@@ -67,7 +68,9 @@ def configure(loader: jinja2.BaseLoader, bytecode_cache: jinja2.BytecodeCache | 
     )
     env.filters.update(FILTERS)
     env.filters.update(filters or {})
-    env.globals.update(md=FILTERS["md"], plain=plain)  # escapers passed to macros that serve several formats
+    # escapers passed to macros that serve several formats: md (user text in Markdown), cite (our own text in
+    # Markdown, links kept), plain (user text anywhere else)
+    env.globals.update(md=FILTERS["md"], cite=FILTERS["cite"], plain=FILTERS["plain"])
     return env
 
 
@@ -100,5 +103,5 @@ def macro(template: str, name: str):
 
 
 def plain(text: object) -> str:
-    """The escaping function for plain-text contexts (JSON, CSV): nothing to escape, one line."""
-    return " ".join(str(text).split())
+    """The escaping function for plain-text contexts (JSON, CSV, HTML): one line, hidden characters shown."""
+    return filters.plain(text)

@@ -10,12 +10,18 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from ci_carbon.errors import one_line, visible
+
 _INERT = str.maketrans({
     **{ch: "\\" + ch for ch in "\\`*_[]|~"},  # Markdown emphasis, links, code, table cells, strike-through
     "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",  # HTML
     "@": "&#64;", "#": "&#35;",  # GitHub @-mentions and #issue links
 })
 _MERMAID_SAFE = re.compile(r"[A-Za-z0-9 .,_/+-]")
+# What GitHub's Markdown (GFM's autolink extension) turns into a link or a command without any brackets: a ':'
+# before '/' (https://…, ftp://…) or after mailto/xmpp, the '.' of 'www.', and '::' (a workflow command where a line
+# begins). A backslash before the ':' or the '.' breaks the match and still shows the character.
+_AUTOLINK = re.compile(r"(?i):(?=[/:])|(?<=mailto):|(?<=xmpp):|(?<=www)\.")
 
 
 def sig(value: float, digits: int = 3) -> str:
@@ -63,12 +69,12 @@ def number(value: float, digits: int = 4) -> str:
 
 def yamlstr(text: object) -> str:
     """A YAML double-quoted scalar (JSON's string syntax is valid YAML), one line."""
-    return json.dumps(" ".join(str(text).split()), ensure_ascii=False)
+    return json.dumps(plain(text), ensure_ascii=False)
 
 
 def ghdata(text: object) -> str:
     """The message of a GitHub Actions workflow command, escaped as the runner expects (% CR LF)."""
-    return str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return visible(str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def ghprop(text: object) -> str:
@@ -76,9 +82,30 @@ def ghprop(text: object) -> str:
     return ghdata(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def plain(text: object) -> str:
+    """User text for a plain-text sink (CSV, annotations, HTML under autoescape, JSON sentences): one line, every
+    invisible or direction-changing character shown as an escape."""
+    return visible(" ".join(str(text).split()))
+
+
+def cite(text: object) -> str:
+    """Our own text in Markdown (a factor's published source): inert like :func:`md`, but its links stay links."""
+    return plain(text).translate(_INERT)
+
+
 def md(text: object) -> str:
-    """User text made inert in Markdown and HTML: no tables broken, no tags, no @-mentions, one line."""
-    return " ".join(str(text).split()).translate(_INERT)
+    """User text made inert in Markdown and HTML: no tables broken, no tags, no @-mentions, no autolinks
+    (https://…, www.…), no workflow command, no hidden characters, one line."""
+    return _AUTOLINK.sub(lambda m: "\\" + m.group(), cite(text))
+
+
+def mdcode(text: object) -> str:
+    """User text as a Markdown code span (a path, a store's URI): shown as written, never a link, a mention or a
+    tag; fenced by one backtick more than its longest run of backticks (CommonMark's rule), one line."""
+    shown = plain(text)
+    fence = "`" * (max((len(run) for run in re.findall("`+", shown)), default=0) + 1)
+    pad = " " if shown[:1] == "`" or shown[-1:] == "`" else ""
+    return f"{fence}{pad}{shown}{pad}{fence}"
 
 
 def mermaid(text: object) -> str:
@@ -86,15 +113,19 @@ def mermaid(text: object) -> str:
     return "".join(ch if _MERMAID_SAFE.match(ch) else f"#{ord(ch)};" for ch in " ".join(str(text).split()))
 
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet starts a formula with
+# What a spreadsheet starts a formula with (OWASP CSV injection), and ':' (a line of CSV on standard output that
+# begins '::' is a GitHub workflow command).
+_FORMULA = ("=", "+", "-", "@", ":")
 
 
 def _cell(value: object) -> object:
-    """A CSV cell; text a spreadsheet would run as a formula gets a leading quote (OWASP CSV injection)."""
+    """A CSV cell. Text is made one line with hidden characters shown (:func:`errors.one_line`), so no cell spans
+    physical lines; text that, after any leading spaces, begins with a formula sign or ':' gets a leading quote."""
     if value is None:
         return ""
-    if isinstance(value, str) and value[:1] in _FORMULA:
-        return "'" + value
+    if isinstance(value, str):
+        text = one_line(value)
+        return "'" + text if text.lstrip()[:1] in _FORMULA else text
     return value
 
 
@@ -225,8 +256,8 @@ def grouped_notes(jobs: Iterable[Mapping[str, Any]], leave_out: Iterable[str] = 
     return list(groups.values())
 
 
-FILTERS = {"sig": sig, "mass": mass, "energy": energy, "md": md, "mermaid": mermaid, "csvrow": csvrow,
-           "csvlines": csvlines, "pick": pick, "total_from": total_from,
+FILTERS = {"sig": sig, "mass": mass, "energy": energy, "md": md, "mdcode": mdcode, "cite": cite, "plain": plain,
+           "mermaid": mermaid, "csvrow": csvrow, "csvlines": csvlines, "pick": pick, "total_from": total_from,
            "tojson": tojson, "jsonpieces": jsonpieces, "dmass": dmass, "dpct": dpct, "number": number,
-           "yamlstr": yamlstr, "ghdata": ghdata,
-           "ghprop": ghprop, "grouped_notes": grouped_notes}
+           "yamlstr": yamlstr, "ghdata": ghdata, "ghprop": ghprop,
+           "grouped_notes": grouped_notes}

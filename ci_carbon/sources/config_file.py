@@ -190,8 +190,9 @@ def load(path: str | None) -> Config:
     mlflow, budget, intensity = MlflowConfig(), BudgetConfig(), IntensityConfig()
     for key, item in root.value.items():
         if key == "version":
-            if item.value != 1:
-                out.add(item.line, "version", f"unsupported version {item.value!r}; this ci-carbon reads version 1")
+            if item.value != 1 or isinstance(item.value, bool):
+                out.add(item.line, "version", f"unsupported version {type_name(item.value)}; this ci-carbon reads "
+                        "version 1")
         elif key == "mlflow":
             mlflow = _mlflow(item, out)
         elif key == "budget":

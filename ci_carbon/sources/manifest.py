@@ -72,7 +72,7 @@ def _top(path: str, root: Located | None, out: Problems) -> tuple[dict[str, Loca
     if version is None and "version" not in meant:
         out.add(root.line, "version", f"missing; write 'version: {SUPPORTED_VERSION}'")
     elif version is not None and (version.value != SUPPORTED_VERSION or isinstance(version.value, bool)):
-        out.add(version.line, "version", f"unsupported version {version.value!r}; this ci-carbon reads "
+        out.add(version.line, "version", f"unsupported version {type_name(version.value)}; this ci-carbon reads "
                                          f"version {SUPPORTED_VERSION}")
     defaults: dict[str, Located] = {}
     if "defaults" in doc:
