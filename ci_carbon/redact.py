@@ -17,28 +17,37 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import TextIO
 from urllib.parse import unquote
 
 MASK = "***"
 # scheme://user:secret@host — the secret runs to the last "@" of the URI, so that a password with an unencoded "@"
-# or "/" in it is masked whole (what SQLAlchemy and libpq read as the password, and more, never less)
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/?#@\s'\"<>]*):(?P<secret>\S*)@")
+# or "/" in it is masked whole (what SQLAlchemy and libpq read as the password, and more, never less). Each pattern
+# begins with a literal ("://", a parameter's name), so a search over a large report is fast.
+_USERINFO = re.compile(r"://(?P<user>[^:/?#@\s'\"<>]*):(?P<secret>\S*)@")
 # a query (or form, or DSN) parameter whose name says it is a credential: ?password=, &private_token=, sig= …
-_SECRET_PARAMETER = re.compile(
-    r"(?P<key>(?:^|(?<=[?&;\s'\"(]))[\w.-]*?(?:password|passwd|token|secret|api_?key|access_?key|signature|"
-    r"credential)=)[^&#\s'\"<>]*", re.I)
-_AUTHORIZATION = re.compile(r"(?P<key>\b(?:authorization|private-token|x-api-key)[\"']?\s*[:=]\s*[\"']?"
-                            r"(?:(?:bearer|basic|token)\s+)?)[^\s\"',;]+|(?P<bearer>\bbearer\s+)[\w.~+/=-]{8,}",
-                            re.I)
+# Spelled in lower, upper, capitalised and camel case rather than with re.I, which makes a search ten times slower.
+_SECRET_WORDS = ("password", "passwd", "token", "secret", "api_key", "apikey", "apiKey", "access_key", "accesskey",
+                 "accessKey", "signature", "credential")
+_HEADERS = ("authorization", "private-token", "x-api-key", "X-API-Key", "Private-Token", "X-Api-Key")
+
+
+def _spellings(words: Iterable[str]) -> str:
+    return "|".join(sorted({v for w in words for v in (w, w.upper(), w.capitalize())}, key=len, reverse=True))
+
+
+_SECRET_PARAMETER = re.compile(rf"(?P<key>(?:{_spellings(_SECRET_WORDS)})[\w.-]*=)[^&#\s'\"<>]*")
+_AUTHORIZATION = re.compile(rf"(?P<key>(?:{_spellings(_HEADERS)})[\"']?\s*[:=]\s*[\"']?"
+                            rf"(?:(?:{_spellings(('bearer', 'basic', 'token'))})\s+)?)[^\s\"',;]+|"
+                            rf"(?P<bearer>(?:{_spellings(('bearer',))})\s+)[\w.~+/=-]{{8,}}")
 # tokens whose shape says what they are, wherever they appear (GitHub's ghp_/gho_/ghu_/ghs_/ghr_, fine-grained
 # github_pat_, GitLab's glpat-)
-_TOKEN_SHAPE = re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,})")
+_TOKEN_SHAPE = re.compile(r"(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,})")
 _SECRET_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|API_KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIAL|AUTH|"
                           r"CONNECTION_STRING|_PASS$", re.I)
-_HINT = re.compile(r"://|=|authorization|private-token|x-api-key|bearer|gh[pousr]_|github_pat_|glpat-", re.I)
 MIN_SECRET = 8  # shorter values (a PIN, "true", "expired") would mask ordinary words
 MIN_URI_SECRET = 6  # a URI's password, masked also where it appears alone (a driver quoting it)
 _learned: set[str] = set()
@@ -53,7 +62,8 @@ def _uri_secrets(text: str) -> set[str]:
 
 
 @lru_cache(maxsize=8)
-def _environment_secrets(items: tuple[tuple[str, str], ...]) -> frozenset[str]:
+def _environment_secrets(raw: tuple[tuple[str | bytes, str | bytes], ...]) -> frozenset[str]:
+    items = [(os.fsdecode(name), os.fsdecode(value)) for name, value in raw]
     values = {value for name, value in items if _SECRET_NAME.search(name) and len(value) >= MIN_SECRET}
     for _, value in items:
         if "://" in value or "=" in value:  # MLFLOW_TRACKING_URI, DATABASE_URL, GITHUB_API_URL with credentials
@@ -83,20 +93,29 @@ def _longest_first(values: frozenset[str]) -> tuple[str, ...]:
 def secrets() -> tuple[str, ...]:
     """Every value masked wherever it appears: credential variables' values (names with TOKEN, PASSWORD, SECRET …),
     the passwords of URIs in the environment, and what :func:`learn` and :func:`remember` were given."""
-    return _longest_first(_environment_secrets(tuple(sorted(os.environ.items()))) | frozenset(_learned))
+    return _longest_first(_environment_secrets(_environment()) | frozenset(_learned))
+
+
+def _environment() -> tuple[tuple[str | bytes, str | bytes], ...]:
+    """The environment as the OS holds it (bytes on POSIX): a cheap key for the cache, decoded only when it changed."""
+    data = getattr(os.environ, "_data", None)
+    return tuple(data.items()) if isinstance(data, dict) else tuple(os.environ.items())
 
 
 def redact(text: str) -> str:
     """``text`` with every password in a URI, secret parameter, authorization value, forge token and known secret
-    value masked; the user and host of a URI kept."""
-    values = secrets()
-    if not _HINT.search(text) and not any(value in text for value in values):
-        return text
-    text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
-    text = _SECRET_PARAMETER.sub(lambda m: f"{m['key']}{MASK}", text)
-    text = _AUTHORIZATION.sub(lambda m: f"{m['key'] or m['bearer']}{MASK}", text)
-    text = _TOKEN_SHAPE.sub(MASK, text)
-    for value in values:
+    value masked; the user and host of a URI kept. Each pattern runs only where a plain substring search finds what
+    it begins with: a 6 MB report without any is redacted in a few hundredths of a second."""
+    if "://" in text:
+        text = _USERINFO.sub(lambda m: f"://{m['user']}:{MASK}@", text)
+    lowered = text.lower()
+    if "=" in text and any(word.lower() in lowered for word in _SECRET_WORDS):
+        text = _SECRET_PARAMETER.sub(lambda m: f"{m['key']}{MASK}", text)
+    if any(word in lowered for word in (*_HEADERS, "bearer")):
+        text = _AUTHORIZATION.sub(lambda m: f"{m['key'] or m['bearer']}{MASK}", text)
+    if "gh" in text or "glpat-" in text:
+        text = _TOKEN_SHAPE.sub(MASK, text)
+    for value in secrets():
         if value in text:
             text = text.replace(value, MASK)
     return text
@@ -106,18 +125,42 @@ _LINE_ENDS = ("\n", "\r")
 FLUSH_AT = 1 << 16  # characters held before complete lines are written out without a flush
 
 
+def redacted(pieces: Iterable[str]) -> Iterator[str]:
+    """``pieces`` (a report as it is rendered) redacted in blocks of whole lines: a secret split between two
+    pieces is masked, and a report of thousands of pieces costs a few calls of :func:`redact`."""
+    held: list[str] = []
+    size = 0
+    for piece in pieces:
+        held.append(piece)
+        size += len(piece)
+        if size >= FLUSH_AT and "\n" in piece:
+            text = "".join(held)
+            cut = text.rfind("\n") + 1
+            yield redact(text[:cut])
+            held, size = [text[cut:]], len(text) - cut
+    if held:
+        yield redact("".join(held))
+
+
+
+
 class RedactingStream(io.TextIOBase):
     """A text stream that writes what it is given through :func:`redact`, a whole line at a time.
 
     Whole lines, because a secret written in pieces (``click.echo(piece, nl=False)``) is only recognisable once its
     line is complete: ``flush`` writes out complete lines and keeps the rest, :meth:`finish` writes everything.
+    ``hold``: seconds a flush may keep complete lines back to write them with the next ones, for a stream that is
+    given a report in thousands of pieces (each click.echo flushes): redacting each piece on its own took longer than
+    rendering them.
     """
 
-    def __init__(self, stream: TextIO):
+    def __init__(self, stream: TextIO, hold: float = 0.0):
         super().__init__()
         self.stream = stream
+        self.hold = hold
         self._pending: list[str] = []
         self._size = 0
+        self._written = time.monotonic()
 
     @property
     def encoding(self) -> str:  # type: ignore[override]
@@ -152,10 +195,12 @@ class RedactingStream(io.TextIOBase):
         self._size = len(text) - cut
         if cut:
             self.stream.write(redact(text[:cut]))
+            self._written = time.monotonic()
 
     def flush(self) -> None:
-        self._drain(whole=False)
-        self.stream.flush()
+        if self._pending and (not self.hold or time.monotonic() - self._written >= self.hold):
+            self._drain(whole=False)
+            self.stream.flush()
 
     def finish(self) -> None:
         """Write out everything held, the last line unfinished or not."""

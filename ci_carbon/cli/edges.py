@@ -24,6 +24,7 @@ SHOWN = logging.INFO  # with --debug
 # with --debug: what each library says (SQLAlchemy's INFO is every statement and mapper it builds: thousands)
 LIBRARIES = {"mlflow": SHOWN, "alembic": SHOWN, "sqlalchemy": QUIET, "urllib3": SHOWN, "requests": SHOWN,
              "git": SHOWN, "huey": QUIET, "botocore": QUIET, "py.warnings": QUIET}
+HOLD_S = 0.05  # standard output: complete lines written (redacted) at most this late, in batches
 MLFLOW_LEVEL = "MLFLOW_LOGGING_LEVEL"  # MLflow sets its loggers' levels from it when imported
 
 
@@ -32,7 +33,7 @@ def guarded(argv: Sequence[str], debug: bool) -> Iterator[None]:
     """Redacted streams and quiet libraries for one command; everything as it was afterwards."""
     redact.learn(argv)
     streams = sys.stdout, sys.stderr
-    out, err = redact.RedactingStream(sys.stdout), redact.RedactingStream(sys.stderr)
+    out, err = redact.RedactingStream(sys.stdout, hold=HOLD_S), redact.RedactingStream(sys.stderr)
     sys.stdout, sys.stderr = out, err
     undo = _quiet(debug)
     try:
@@ -40,8 +41,10 @@ def guarded(argv: Sequence[str], debug: bool) -> Iterator[None]:
     finally:
         undo()
         for stream in (out, err):
-            with suppress(OSError, ValueError):  # a reader that went away: nothing more can be said to it
+            try:
                 stream.finish()
+            except (OSError, ValueError):  # a reader that went away (`| head`): nothing more can be said to it
+                _to_devnull(stream.stream)
         # click may have wrapped a stream it found closed; only ours are put back
         sys.stdout = streams[0] if sys.stdout is out else sys.stdout
         sys.stderr = streams[1] if sys.stderr is err else sys.stderr
@@ -80,3 +83,11 @@ def _quiet(debug: bool):
             logging.getLogger(name).setLevel(level)
 
     return undo
+
+
+def _to_devnull(stream: object) -> None:
+    """Point a closed stream's descriptor at /dev/null, so the interpreter's last flush of what it still holds
+    does not fail (and print) again."""
+    with suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())  # type: ignore[attr-defined]
