@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from functools import cache
+from functools import cache, wraps
 
 import jinja2
 
+from ci_carbon.redact import redact_shapes
 from ci_carbon.render.filters import FILTERS
 from ci_carbon.resources import compiled_templates_dir, templates_dir
 
@@ -65,10 +66,21 @@ def configure(loader: jinja2.BaseLoader, bytecode_cache: jinja2.BytecodeCache | 
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(FILTERS)
-    env.filters.update(filters or {})
-    env.globals.update(md=FILTERS["md"], plain=plain)  # escapers passed to macros that serve several formats
+    env.filters.update({name: _shapes_first(f) for name, f in {**FILTERS, **(filters or {})}.items()})
+    env.globals.update(md=env.filters["md"], plain=_shapes_first(plain))  # escapers passed to macros serving formats
     return env
+
+
+def _shapes_first(function: Callable[..., object]) -> Callable[..., object]:
+    """A filter whose text is redacted before it is escaped or shaped: an escaper changes what a secret looks like
+    (``@`` becomes ``&#64;`` in Markdown, ``:`` ``#58;`` in a Mermaid label), so the redaction of the finished text
+    at the output's edge would no longer see it."""
+
+    @wraps(function)
+    def filtered(value: object, *args: object, **kwargs: object) -> object:
+        return function(redact_shapes(value) if isinstance(value, str) else value, *args, **kwargs)
+
+    return filtered
 
 
 @cache
