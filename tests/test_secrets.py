@@ -268,7 +268,7 @@ def test_the_read_only_role_reads_without_a_word_on_stderr(postgres_store: Store
                  cwd=tmp_path)
     assert (result.code, result.err) == (0, "")
     report = (tmp_path / "out/r.json").read_text(encoding="utf-8")
-    assert f'"where": "postgresql://reader:***@127.0.0.1:{postgres_store.database.port}/mlflow"' in report
+    assert f'"where":"postgresql://reader:***@127.0.0.1:{postgres_store.database.port}/mlflow"' in report
     assert assert_nothing_leaked(result, tmp_path / "out") == 1
 
 
