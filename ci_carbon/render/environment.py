@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from functools import cache, wraps
+from typing import Any
 
 import jinja2
 
@@ -66,12 +67,13 @@ def configure(loader: jinja2.BaseLoader, bytecode_cache: jinja2.BytecodeCache | 
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update({name: _shapes_first(f) for name, f in {**FILTERS, **(filters or {})}.items()})
+    for name, function in [*FILTERS.items(), *(filters or {}).items()]:
+        env.filters[name] = _shapes_first(function)
     env.globals.update(md=env.filters["md"], plain=_shapes_first(plain))  # escapers passed to macros serving formats
     return env
 
 
-def _shapes_first(function: Callable[..., object]) -> Callable[..., object]:
+def _shapes_first(function: Any) -> Callable[..., object]:
     """A filter whose text is redacted before it is escaped or shaped: an escaper changes what a secret looks like
     (``@`` becomes ``&#64;`` in Markdown, ``:`` ``#58;`` in a Mermaid label), so the redaction of the finished text
     at the output's edge would no longer see it."""
