@@ -98,8 +98,16 @@ def _exit_code(code: object, cause: BaseException | None = None) -> int:
 
 
 def run(command: click.Command, argv: Sequence[str], prog_name: str | None = None) -> int:
-    """Run ``command`` with ``argv``; the documented exit code (never a traceback unless debugging)."""
+    """Run ``command`` with ``argv``; the documented exit code (never a traceback unless debugging). Everything it
+    prints goes through redaction, and the libraries below are quiet unless debugging (:mod:`.edges`)."""
+    from ci_carbon.cli.edges import guarded
+
     debug = debug_requested(argv)
+    with guarded(argv, debug):
+        return _run(command, argv, prog_name, debug)
+
+
+def _run(command: click.Command, argv: Sequence[str], prog_name: str | None, debug: bool) -> int:
     try:
         code = command.main(args=_without_debug(argv), prog_name=prog_name, standalone_mode=False)
     except BudgetFailed:

@@ -19,6 +19,7 @@ from contextlib import suppress
 from typing import IO, NamedTuple
 
 from ci_carbon.core.files import STDIN, unwritable
+from ci_carbon.redact import redact, redacted
 
 STDOUT_IN_MEMORY = 64 * 1024 * 1024  # standard output is held in memory up to this, then in a temporary file
 
@@ -80,14 +81,14 @@ class Outputs:
         """Each piece as it is made (a 100,000-job JSON report is never held whole in memory)."""
         handle = self.stream(path, option)
         try:
-            for piece in pieces:
+            for piece in redacted(pieces):  # no secret in any file written (standard output: cli/edges.py too)
                 handle.write(piece)
         except OSError as err:
             raise unwritable(path or STDIN, option, err) from None
 
     def append(self, path: str, text: str, option: str) -> None:
         """``text`` for the end of ``path`` (a file GitHub hands over for appending): one write at the commit."""
-        self._appends.setdefault(path, (option, []))[1].append(text)
+        self._appends.setdefault(path, (option, []))[1].append(redact(text))  # the runner shows both to everyone
 
     def discard(self) -> None:
         """Forget everything staged; remove the temporary files."""

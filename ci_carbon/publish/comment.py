@@ -30,6 +30,7 @@ from ci_carbon.publish import forges, markers
 from ci_carbon.publish.forge import Forge, Outcome, Target, upsert
 from ci_carbon.publish.markers import Marker
 from ci_carbon.publish.transport import DryRun, ForgeError, Http, Sent
+from ci_carbon.redact import redact, remember
 from ci_carbon.render.filters import ghdata
 
 
@@ -139,12 +140,12 @@ def _fitted(body: Body, client: Forge, marker: Marker) -> str:
         text = markers.neutralise(text)  # user text is already escaped in it; this keeps the rule in one place
         if left:
             _tell(client.name, words.line("shortened", client.name, client.limit, len(left)))
-        return text
+        return redact(text)  # the comment is public: no secret in it (a mask is shorter, so it still fits)
     text, was_cut = sized.cut(markers.neutralise(body.markdown or ""), budget,
                               words.block("messages.j2", "cut_note", client.name, client.limit))
     if was_cut:
         _tell(client.name, words.line("shortened", client.name, client.limit, 1))
-    return text
+    return redact(text)
 
 
 def _raise_for(err: ForgeError, target: Target) -> None:
@@ -283,6 +284,7 @@ def post(report_file: str | None, body_file: str | None, forge: str, pr: int | N
     env = os.environ
     body = read_body(report_file, body_file)
     target = _target(forges.entry(forge, env), env, pr, token_env)
+    remember(target.token)  # masked wherever it might appear, whatever the variable --token-env names is called
     with Outputs() as out:  # the job summary's notice and the step outputs: appended together, or neither
         if not target.token and not dry_run:
             _notice(out, "no_token" if target.number is not None or head.sha else "no_pull_request", target,

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from functools import cache
+from functools import cache, wraps
+from typing import Any
 
 import jinja2
 
+from ci_carbon.redact import redact_shapes
 from ci_carbon.render import filters
 from ci_carbon.render.filters import FILTERS
 from ci_carbon.resources import compiled_templates_dir, templates_dir
@@ -66,12 +68,24 @@ def configure(loader: jinja2.BaseLoader, bytecode_cache: jinja2.BytecodeCache | 
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(FILTERS)
-    env.filters.update(filters or {})
+    for name, function in [*FILTERS.items(), *(filters or {}).items()]:
+        env.filters[name] = _shapes_first(function)
     # escapers passed to macros that serve several formats: md (user text in Markdown), cite (our own text in
     # Markdown, links kept), plain (user text anywhere else)
-    env.globals.update(md=FILTERS["md"], cite=FILTERS["cite"], plain=FILTERS["plain"])
+    env.globals.update(md=env.filters["md"], cite=env.filters["cite"], plain=_shapes_first(plain))
     return env
+
+
+def _shapes_first(function: Any) -> Callable[..., object]:
+    """A filter whose text is redacted before it is escaped or shaped: an escaper changes what a secret looks like
+    (``@`` becomes ``&#64;`` in Markdown, ``:`` ``#58;`` in a Mermaid label), so the redaction of the finished text
+    at the output's edge would no longer see it."""
+
+    @wraps(function)
+    def filtered(value: object, *args: object, **kwargs: object) -> object:
+        return function(redact_shapes(value) if isinstance(value, str) else value, *args, **kwargs)
+
+    return filtered
 
 
 @cache

@@ -15,6 +15,7 @@ from typing import Any
 
 from ci_carbon.core.names import nearest, normalise, suggestion
 from ci_carbon.errors import InputError, InputProblem, SourceUnreachable
+from ci_carbon.sources.mlflow import db_errors
 from ci_carbon.sources.mlflow.records import MetricPoint, RunRecord, Selection
 
 PAGE = 5_000  # runs per search page (the server caps max_results at 50,000)
@@ -69,6 +70,13 @@ class ClientReader:
             return function(*args, **kwargs)
         except MlflowException as err:
             code = getattr(err, "error_code", "")
+            orig = db_errors.driver_error(err)  # an SQL store's driver error under MLflow's (and SQLAlchemy's) words
+            if orig is not None:
+                if db_errors.refused(orig):
+                    raise InputError([InputProblem(self.uri, None, None, f"not authorised to {what}: "
+                                                   f"{db_errors.first_line(orig)}; {db_errors.HINT}")]) from None
+                raise SourceUnreachable(f"MLflow at {self.uri} failed to {what}: {db_errors.first_line(orig)}"
+                                        ) from None
             if code in _AUTH:
                 raise InputError([InputProblem(self.uri, None, None, f"not authorised to {what}: {err.message}; "
                                                "check MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD")]

@@ -29,7 +29,7 @@ import orjson
 from ci_carbon.core.names import nearest, normalise, suggestion
 from ci_carbon.errors import InputError, InputProblem, SourceUnreachable
 from ci_carbon.redact import redact
-from ci_carbon.sources.mlflow import sql_uri
+from ci_carbon.sources.mlflow import db_errors, sql_uri
 from ci_carbon.sources.mlflow.records import ACTIVE, DELETED, MetricPoint, RunRecord, Selection
 
 # Alembic revisions at which every table and column read here exists with today's meaning. Derived from the
@@ -101,12 +101,14 @@ class _SqliteDatabase:
 
 class _AlchemyDatabase:
     """SQLAlchemy Core for server databases (postgresql, mysql): autocommit, so no long transaction is held, and a
-    read-only session, so that not even a mistake here could write to the store."""
+    read-only session, so that not even a mistake here could write to the store. A driver's error while reading
+    (a role without SELECT on one table, a server going away) is the command's one line (:func:`_failed`); ``where``
+    is the store as messages name it, password masked."""
 
-    def __init__(self, connection: Any):
+    def __init__(self, connection: Any, where: str):
         from sqlalchemy import text
 
-        self._connection = connection
+        self._connection, self.where = connection, where
         dialect = connection.dialect.name
         for statement in _SESSION.get(dialect, ()):
             connection.execute(text(statement))
@@ -118,12 +120,20 @@ class _AlchemyDatabase:
         import sqlalchemy
 
         try:
-            self.rows(sql, ())
+            self._rows(sql, ())
         except sqlalchemy.exc.DBAPIError:
             return False
         return True
 
     def rows(self, sql: str, params: Sequence[Any]) -> Sequence[Any]:
+        import sqlalchemy
+
+        try:
+            return self._rows(sql, params)
+        except sqlalchemy.exc.DBAPIError as exc:
+            raise _failed(self.where, exc.orig, "read", f"the MLflow store {self.where} failed to answer") from exc
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> Sequence[Any]:
         from sqlalchemy import text
 
         pieces = sql.split("?")
@@ -266,22 +276,28 @@ def _open_alchemy(uri: str, shown: str) -> SqlReader | Fallback:
     try:
         connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     except sqlalchemy.exc.OperationalError as exc:
-        raise SourceUnreachable(f"cannot connect to the MLflow store {shown}: {_first_line(exc.orig)}") from exc
+        raise _failed(shown, exc.orig, "connect to", f"cannot connect to the MLflow store {shown}") from exc
     try:
-        database = _AlchemyDatabase(connection)
+        database = _AlchemyDatabase(connection, shown)
         revision = _revision(database, shown)
     except sqlalchemy.exc.DBAPIError as exc:
         connection.close()
-        raise SourceUnreachable(f"the MLflow store {shown} failed to answer: {_first_line(exc.orig)}") from exc
-    except InputError:
+        raise _failed(shown, exc.orig, "read", f"the MLflow store {shown} failed to answer") from exc
+    except (InputError, SourceUnreachable):
         connection.close()
         raise
     return _checked(database, revision, shown)
 
 
-def _first_line(error: object) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+def _failed(shown: str, orig: BaseException | None, what: str, unreachable: str) -> Exception:
+    """A driver's error on opening the store: refused credentials or grants are the user's to fix (exit 2, as a
+    server's 401/403), anything else is the store out of reach (exit 3). One line either way, naming the driver's
+    own cause."""
+    cause = db_errors.first_line(orig)
+    if orig is not None and db_errors.refused(orig):
+        return InputError([InputProblem(shown, None, None, f"not authorised to {what} the store: {cause}; "
+                                        f"{db_errors.HINT}")])
+    return SourceUnreachable(f"{unreachable}: {cause}")
 
 
 def client_may_read(revision: str | None, where: str) -> None:
