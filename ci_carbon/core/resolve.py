@@ -96,7 +96,7 @@ def _variants(part: _Part, name: str, key: str) -> tuple[str, float, float, list
     candidates = [tables.devices()[c] for c in tables.device_family_candidates().get(key, (dev_id,))]
     low, high = min(c.tdp_w for c in candidates), max(c.tdp_w for c in candidates)
     part.notice("assumed_variant", written=name, device=tables.devices()[dev_id].name, why=why,
-                covered=[c.name for c in candidates], low_w=low, high_w=high)
+                covered=tuple(c.name for c in candidates), low_w=low, high_w=high)
     part.guessed.append("hardware")
     return dev_id, low, high, [Factor("tdp", c.name, c.tdp_w, "W", c.source, c.year) for c in candidates
                                if c.id != dev_id]

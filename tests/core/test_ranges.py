@@ -42,7 +42,7 @@ class TestAmbiguousFamily:
         # high: the SXM5 is the highest-TDP candidate (NVL 400 W, PCIe 350 W): 3.36 kg
         assert _triple(est) == pytest.approx((0.7224, 3.36, 3.36))
         notice = next(n for n in est.job.notices if n.code == "assumed_variant")
-        assert notice.params["covered"] == ["H100 SXM5 80GB", "H100 PCIe 80GB", "H100 NVL 94GB"]
+        assert notice.params["covered"] == ("H100 SXM5 80GB", "H100 PCIe 80GB", "H100 NVL 94GB")
         assert (notice.params["low_w"], notice.params["high_w"]) == (350.0, 700.0)
         assert "hardware" in est.job.guessed
 
