@@ -288,9 +288,7 @@ def _typical_host(host: tables.Host, count: int) -> _Part:
         mem_w = host.memory_gb * share * per_gb.value
     low = const("host_power_fraction_low")
     part.factors.append(_factor(low))
-    part.guessed.append("host")
-    part.notice("guessed_host", system=host.system, devices_per_host=host.devices_per_host, hosts=hosts,
-                share=round(share, 4), cpu_w=round(cpu_w, 1), memory_w=round(mem_w, 1))
+    part.guessed.append("host")  # said once per kind (notice guessed_host); the host itself is among the factors
     part.value = _HostPower(cpu_w, mem_w, Bounds(low.value, hosts / share))
     return part
 
@@ -578,7 +576,7 @@ def _shape(hardware: str | None, instance_type: str | None, provider: str | None
     intensity_bounds = _aged(job, site.place, year)
     guessed = tuple(dict.fromkeys([*job.guessed, *(f"default_{f}" for f in assumed)]))
     notices = (*job.notices, *(Notice(f"guessed_{code}") for code in guessed
-                               if code not in ("hardware", "host") and code[:8] != "default_"),
+                               if code != "hardware" and code[:8] != "default_"),
                *(Notice("assumed_default", {"field": f}) for f in assumed))
     return _Shape(tuple(job.problems), hw, site, method, power_bounds, tdp_share, host.cpu_w, host.mem_w, embodied,
                   tuple(job.factors), notices, guessed, host.bounds, intensity_bounds)

@@ -86,6 +86,7 @@ class TestTypicalHost:
             assert _triple(est) == pytest.approx((4.9309392, 9.527232, 9.527232))
             assert (est.job.cpu_power_w, est.job.memory_power_w) == pytest.approx((1344.0, 143.04))
         assert any(n.code == "guessed_host" for n in by_name.job.notices) and "host" in by_name.job.guessed
+        assert any(f.kind == "host" and f.subject.startswith("Cloud TPU v5e host") for f in by_name.job.factors)
         assert "host" not in by_type.job.guessed
 
     def test_one_device_of_an_eight_way_host_counts_its_share_and_up_to_the_whole_host(self):
