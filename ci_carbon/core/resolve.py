@@ -12,6 +12,7 @@ dozen times, not 10,000.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
@@ -76,25 +77,48 @@ class _Hardware(NamedTuple):
     count: int  # type: ignore[assignment]  # a field named like tuple.count
     instance: tables.Instance | None
     nodes: int = 1  # machines of the instance type: count is the total of devices across them
+    tdp_low_w: float = 0.0  # the lowest and highest TDP of every variant an ambiguous name may be (else tdp_w)
+    tdp_high_w: float = 0.0
 
 
-def _lookup_device(part: _Part, name: str) -> tuple[str, str, float] | None:
-    """(label, device or cpu id, TDP) for a device name; the kind is read from the table it matched."""
+class _Device(NamedTuple):
+    label: str
+    id: str  # a device or cpu id
+    tdp_w: float
+    tdp_low_w: float
+    tdp_high_w: float
+
+
+def _variants(part: _Part, name: str, key: str) -> tuple[str, float, float, list[Factor]]:
+    """The assumed variant of an ambiguous family, and the TDP span of every variant it may be: the estimate takes
+    the assumed one, its range covers them all (an "H100" may be a PCIe card at half the SXM5's 700 W)."""
+    dev_id, why = tables.device_families()[key]
+    candidates = [tables.devices()[c] for c in tables.device_family_candidates().get(key, (dev_id,))]
+    low, high = min(c.tdp_w for c in candidates), max(c.tdp_w for c in candidates)
+    part.notice("assumed_variant", written=name, device=tables.devices()[dev_id].name, why=why,
+                covered=tuple(c.name for c in candidates), low_w=low, high_w=high)
+    part.guessed.append("hardware")
+    return dev_id, low, high, [Factor("tdp", c.name, c.tdp_w, "W", c.source, c.year) for c in candidates
+                               if c.id != dev_id]
+
+
+def _lookup_device(part: _Part, name: str) -> _Device | None:
+    """The device (or CPU) a name means, with its TDP; the kind is read from the table it matched."""
     key = normalise(name)
     dev_id = tables.device_index().get(key)
+    low = high = None
+    others: list[Factor] = []
     if dev_id is None and key in tables.device_families():
-        dev_id, why = tables.device_families()[key]
-        part.notice("assumed_variant", written=name, device=tables.devices()[dev_id].name, why=why)
-        part.guessed.append("hardware")
+        dev_id, low, high, others = _variants(part, name, key)
     if dev_id is not None:
         dev = tables.devices()[dev_id]
-        part.factors.append(Factor("tdp", dev.name, dev.tdp_w, "W", dev.source, dev.year))
-        return dev.name, dev.id, dev.tdp_w
+        part.factors += [Factor("tdp", dev.name, dev.tdp_w, "W", dev.source, dev.year), *others]
+        return _Device(dev.name, dev.id, dev.tdp_w, low or dev.tdp_w, high or dev.tdp_w)
     cpu_id = tables.cpu_index().get(key)
     if cpu_id is not None:
         cpu = tables.cpus()[cpu_id]
         part.factors.append(Factor("tdp", cpu.name, cpu.tdp_w, "W", cpu.source, cpu.year))
-        return cpu.name, cpu.id, cpu.tdp_w
+        return _Device(cpu.name, cpu.id, cpu.tdp_w, cpu.tdp_w, cpu.tdp_w)
     names = {k: tables.devices()[v].name for k, v in tables.device_index().items()}
     names.update({k: tables.devices()[v].name for k, (v, _) in tables.device_families().items()})
     part.problem("hardware", f"unknown hardware '{name}'; `ci-carbon hardware` lists the names", nearest(name, names))
@@ -133,7 +157,7 @@ def _hardware(hardware: str | None, instance_type: str | None, provider: str | N
     found = _lookup_device(part, wanted)
     if found is None:
         return part
-    label, dev_id, tdp = found
+    dev_id = found.id
     if inst is not None and dev_id != inst.device_id:
         part.problem("hardware", f"'{hardware}' does not match instance type {inst.instance_type} "
                                  f"({inst.device_id}); remove one of them")
@@ -142,7 +166,8 @@ def _hardware(hardware: str | None, instance_type: str | None, provider: str | N
     nodes = _nodes(part, inst, count, measured) if inst is not None else 1
     if nodes is None:
         return part
-    part.value = _Hardware(label, dev_id, kind, tdp, count or (inst.device_count if inst else 1), inst, nodes)
+    part.value = _Hardware(found.label, dev_id, kind, found.tdp_w, count or (inst.device_count if inst else 1), inst,
+                           nodes, found.tdp_low_w, found.tdp_high_w)
     return part
 
 
@@ -162,11 +187,15 @@ def _nodes(part: _Part, inst: tables.Instance, count: int | None, measured: bool
 
 
 @cache
-def _power_method(measured: bool, reported: bool, utilization: float | None) -> _Part:
-    """(method, bounds, TDP multiplier) — the power method depends only on what the job said, not its numbers."""
+def _power_method(measured: bool, reported: bool, utilization: float | None, partial_sampling: bool = False) -> _Part:
+    """(method, bounds, TDP multiplier) — the power method depends only on what the job said, not its numbers.
+
+    Measured power's band is the built-in sensor's: ±5 % where it averages the whole runtime, wider on devices
+    whose sensor samples only part of it (A100/H100: 25 ms of every 100 ms, Yang et al. 2024)."""
     part = _Part()
     if measured or reported:
-        rel = const("power_relative_uncertainty_measured" if measured else "power_relative_uncertainty_reported")
+        rel = const(("power_relative_uncertainty_measured_partial_sampling" if partial_sampling
+                     else "power_relative_uncertainty_measured") if measured else "power_relative_uncertainty_reported")
         part.factors.append(_factor(rel))
         part.value = ("measured" if measured else "reported", Bounds(1 - rel.value, 1 + rel.value), None)
     elif utilization is not None:
@@ -181,14 +210,34 @@ def _power_method(measured: bool, reported: bool, utilization: float | None) -> 
     return part
 
 
+def _variant_bounds(bounds: Bounds, hw: _Hardware) -> Bounds:
+    """A TDP-based power range widened to every variant an ambiguous name may be: the low end at the lowest
+    variant's TDP, the high end at the highest's, both relative to the assumed one's."""
+    if not hw.tdp_w or (hw.tdp_low_w, hw.tdp_high_w) == (hw.tdp_w, hw.tdp_w):
+        return bounds
+    return Bounds(bounds.low * min(1.0, hw.tdp_low_w / hw.tdp_w), bounds.high * max(1.0, hw.tdp_high_w / hw.tdp_w))
+
+
+class _HostPower(NamedTuple):
+    cpu_w: float
+    mem_w: float
+    bounds: Bounds
+
+
 @cache
 def _host(cpu_name: str | None, cpu_count: float | None, memory_gb: float | None, inst: tables.Instance | None,
-          kind: str, nodes: int = 1) -> _Part:
-    """(CPU W, memory W). Instance vCPUs are hardware threads; a user's cpu_count is cores (Green Algorithms).
+          kind: str, nodes: int = 1, device_id: str | None = None, count: int = 1) -> _Part:
+    """CPU and memory power, with its range. Instance vCPUs are hardware threads (cores where the provider says
+    SMT is off); a user's cpu_count is cores (Green Algorithms).
 
     An instance's CPUs and memory are per node, so a job on ``nodes`` machines has that many of each; a user's own
-    cpu_count and memory_gb are the job's, as written."""
-    part = _Part(value=(0.0, 0.0))
+    cpu_count and memory_gb are the job's, as written. A job that says nothing about its host gets the device's
+    typical host (data/hosts.csv), flagged as guessed: never zero with a range that leaves the host out."""
+    if inst is None and cpu_name is None and cpu_count is None and memory_gb is None and kind != "cpu":
+        typical = tables.typical_host(device_id or "")
+        if typical is not None:
+            return _typical_host(typical, max(count, 1))
+    part = _Part(value=_HostPower(0.0, 0.0, _host_bounds()))
     cpu_name = cpu_name or (inst.cpu_id if inst and inst.cpu_id else None)
     cpu_id = tables.cpu_index().get(normalise(cpu_name)) if cpu_name else None
     if cpu_name and cpu_id is None:
@@ -200,7 +249,7 @@ def _host(cpu_name: str | None, cpu_count: float | None, memory_gb: float | None
     if cpu_count is not None:
         cpu_w = cpu_count * cpu.w_per_core
     elif inst is not None:
-        cpu_w = inst.vcpus * cpu.tdp_w / cpu.threads * nodes
+        cpu_w = inst.vcpus * cpu.tdp_w / (cpu.cores if inst.vcpu_is_core else cpu.threads) * nodes
     elif kind != "cpu":
         part.guessed.append("cpu")
     if cpu_w:
@@ -214,7 +263,33 @@ def _host(cpu_name: str | None, cpu_count: float | None, memory_gb: float | None
         mem_w = memory_gb * per_gb.value
     if cpu_w or mem_w:
         part.factors.append(_factor(const("host_power_fraction_low")))
-    part.value = (cpu_w, mem_w)
+    part.value = _HostPower(cpu_w, mem_w, _host_bounds())
+    return part
+
+
+def _typical_host(host: tables.Host, count: int) -> _Part:
+    """The sourced typical host of the device, its share for ``count`` devices (count / devices per host, as a
+    cloud VM with part of a node's devices has that part of its CPUs and memory); the high end is every host the
+    devices occupy, whole (ceil(count / devices per host)), the low end host_power_fraction_low of the share."""
+    part = _Part()
+    share = count / host.devices_per_host
+    hosts = -(-count // host.devices_per_host)
+    cpu_w = mem_w = 0.0
+    part.factors.append(Factor("host", host.system, host.devices_per_host, "devices per host", host.source,
+                               host.year))
+    if host.cpu_id and host.vcpus:
+        cpu = tables.cpus()[host.cpu_id]
+        cpu_w = host.vcpus * cpu.tdp_w / (cpu.cores if host.vcpu_is_core else cpu.threads) * share
+        part.factors += [Factor("cpu_tdp", cpu.name, cpu.tdp_w, "W", cpu.source, cpu.year),
+                         Factor("cpu_cores", cpu.name, cpu.cores, "cores", cpu.source, cpu.year)]
+    if host.memory_gb:
+        per_gb = const("memory_w_per_gb")
+        part.factors.append(_factor(per_gb))
+        mem_w = host.memory_gb * share * per_gb.value
+    low = const("host_power_fraction_low")
+    part.factors.append(_factor(low))
+    part.guessed.append("host")  # said once per kind (notice guessed_host); the host itself is among the factors
+    part.value = _HostPower(cpu_w, mem_w, Bounds(low.value, hosts / share))
     return part
 
 
@@ -239,19 +314,28 @@ class _Place(NamedTuple):
     country: str | None
     continent: str | None
     intensity: float
-    intensity_bounds: Bounds
+    intensity_bounds: Bounds  # the factor's own half-width, before its age is added (_aged)
     region_row: tables.Region | None = None
     grid: tables.Grid | None = None  # the grid row the factor is (None: the job's own intensity)
+    data_year: int = 0  # the intensity's data year; 0: given by the job, never aged
 
 
-def _aged(part: _Part, rel: float, year: int) -> Bounds:
-    """Widen a relative half-width by the intensity data's age against the newest year in the tables."""
+def _aged(part: _Part, place: _Place, job_year: int | None) -> Bounds:
+    """Widen the intensity's half-width by its age: the years between the factor's data year and the job's own
+    year (when it ran), else the newest intensity year of the tables (a planned job runs about now)."""
+    if not place.data_year:
+        return place.intensity_bounds
     per_year = const("grid_intensity_uncertainty_per_year")
-    age = max(0, tables.newest_intensity_year() - year)
-    if age:
-        part.factors.append(_factor(per_year))
-    half = rel + per_year.value * age
+    age = abs((job_year or tables.newest_intensity_year()) - place.data_year)
+    if not age:
+        return place.intensity_bounds
+    part.factors.append(_factor(per_year))
+    half = 1 - place.intensity_bounds.low + per_year.value * age
     return Bounds(max(0.0, 1 - half), 1 + half)
+
+
+def _half(rel: float) -> Bounds:
+    return Bounds(max(0.0, 1 - rel), 1 + rel)
 
 
 def _continent(country: str | None) -> str | None:
@@ -267,7 +351,7 @@ def _grid_place(part: _Part, grid: tables.Grid, provider: str | None = None, row
                                grid.source, grid.year))
     country = grid.parent or (grid.code if grid.kind == "country" else None)
     return _Place(label or grid.name, provider, row.region if row else None, country, _continent(country),
-                  grid.carbon_intensity, _aged(part, rel.value, grid.year), row, grid)
+                  grid.carbon_intensity, _half(rel.value), row, grid, grid.year)
 
 
 def _world(part: _Part, provider: str | None = None) -> _Place:
@@ -312,14 +396,14 @@ def _region_place(part: _Part, provider: str, region: str) -> _Place | None:
         part.factors.append(Factor("grid", f"{provider} {row.region}", row.carbon_intensity,
                                    "gCO2eq/kWh", row.source, row.year))
         return _Place(label, provider, row.region, row.country, _continent(row.country), row.carbon_intensity,
-                      _aged(part, rel.value, row.year), row)
+                      _half(rel.value), row, None, row.year)
     # The grid row the region sits on: the same location gets the same factor whatever provider name is used.
     grid = tables.grids().get(row.grid) or tables.grids().get(row.subdivision) or tables.grids().get(row.country)
     if grid is None:
         return _world(part, provider)
     place = _grid_place(part, grid, provider, row, label)
     return _Place(place.label, provider, row.region, row.country, place.continent, place.intensity,
-                  place.intensity_bounds, row, grid)
+                  place.intensity_bounds, row, grid, place.data_year)
 
 
 def _provider(part: _Part, provider: str | None, region: str | None) -> str | None:
@@ -459,6 +543,14 @@ class _Shape(NamedTuple):
     factors: tuple[Factor, ...]
     notices: tuple[Notice, ...]  # the parts' notices, then one per guess and per assumed default
     guessed: tuple[str, ...]
+    host_bounds: Bounds = Bounds()
+    intensity_bounds: Bounds = Bounds()
+
+
+def _partial_sampling(device_id: str | None) -> bool:
+    """Whether the device's built-in power sensor averages only part of the runtime (devices.csv)."""
+    dev = tables.devices().get(device_id or "")
+    return dev is not None and dev.smi_power_sampled is not None and dev.smi_power_sampled < 1
 
 
 @lru_cache(maxsize=8192)  # bounded: runs that each log their own intensity or PUE are each a shape
@@ -466,7 +558,7 @@ def _shape(hardware: str | None, instance_type: str | None, provider: str | None
            region: str | None, country: str | None, state: str | None, carbon_intensity: float | None,
            pue: float | None, file: str, measured: bool, reported_power: bool, total_energy: bool,
            utilization: float | None, cpu: str | None, cpu_count: float | None, memory_gb: float | None,
-           assumed: tuple[str, ...]) -> _Shape:
+           assumed: tuple[str, ...], year: int | None = None) -> _Shape:
     """Resolve the parts of every job that says the same things once: a store's 100,000 runs have a few hundred."""
     job = _Part()
     hw: _Hardware | None = job.take(_hardware(hardware, instance_type, provider, count, measured))
@@ -474,16 +566,27 @@ def _shape(hardware: str | None, instance_type: str | None, provider: str | None
     site: _Site | None = job.take(_site(provider, region, country, state, carbon_intensity, pue, implied, file))
     if job.problems or hw is None or site is None:
         return _Shape(tuple(job.problems), hw, site, "", Bounds(), None, 0.0, 0.0, 0.0, (), (), ())
-    method, power_bounds, tdp_share = job.take(_power_method(measured, reported_power or total_energy, utilization))
-    cpu_w, mem_w = (0.0, 0.0) if total_energy else job.take(_host(cpu, cpu_count, memory_gb, hw.instance, hw.kind,
-                                                                      hw.nodes))
+    method, power_bounds, tdp_share = job.take(_power_method(measured, reported_power or total_energy, utilization,
+                                                             measured and _partial_sampling(hw.device_id)))
+    if method == "tdp":
+        power_bounds = _variant_bounds(power_bounds, hw)
+    host: _HostPower = _HostPower(0.0, 0.0, _host_bounds()) if total_energy else job.take(
+        _host(cpu, cpu_count, memory_gb, hw.instance, hw.kind, hw.nodes, hw.device_id, hw.count))
     embodied = job.take(_embodied(hw.device_id, hw.kind))
+    intensity_bounds = _aged(job, site.place, year)
     guessed = tuple(dict.fromkeys([*job.guessed, *(f"default_{f}" for f in assumed)]))
     notices = (*job.notices, *(Notice(f"guessed_{code}") for code in guessed
                                if code != "hardware" and code[:8] != "default_"),
                *(Notice("assumed_default", {"field": f}) for f in assumed))
-    return _Shape(tuple(job.problems), hw, site, method, power_bounds, tdp_share, cpu_w, mem_w, embodied,
-                  tuple(job.factors), notices, guessed)
+    return _Shape(tuple(job.problems), hw, site, method, power_bounds, tdp_share, host.cpu_w, host.mem_w, embodied,
+                  tuple(job.factors), notices, guessed, host.bounds, intensity_bounds)
+
+
+def _job_year(spec: JobSpec) -> int | None:
+    """The calendar year (UTC) the job started, where its source knows it (MLflow, CodeCarbon)."""
+    if spec.started is None:
+        return None
+    return datetime.fromtimestamp(spec.started / 1000.0, tz=timezone.utc).year
 
 
 def _durations(hours: float | None, device_hours: float | None, count: int) -> tuple[float, float]:
@@ -508,6 +611,7 @@ def _cpu_only(spec: JobSpec) -> Job:
         problems.append(("hours", "a CPU-only job needs hours (it has no device-hours)", []))
     if problems or site is None or spec.hours is None:
         raise InputError(_located(spec, problems))
+    intensity_bounds = _aged(part, site.place, _job_year(spec))
     guessed = tuple(dict.fromkeys([*power.guessed, *part.guessed, *(f"default_{f}" for f in spec.assumed)]))
     notices = (*spec.notices, Notice("cpu_only", {"cpu": power.label, "method": power.method}), *part.notices,
                *(Notice(f"guessed_{code}") for code in guessed if code[:8] != "default_"),
@@ -517,7 +621,7 @@ def _cpu_only(spec: JobSpec) -> Job:
         spec=spec, hardware=power.label, device_id=None, device_kind="cpu", count=0, hours=spec.hours,
         device_hours=0.0, runs=spec.runs, device_power_w=0.0, method=power.method, power_bounds=power.bounds,
         cpu_power_w=power.cpu_w, memory_power_w=power.memory_w, host_bounds=power.bounds, pue=site.pue,
-        pue_bounds=site.pue_bounds, carbon_intensity=place.intensity, intensity_bounds=place.intensity_bounds,
+        pue_bounds=site.pue_bounds, carbon_intensity=place.intensity, intensity_bounds=intensity_bounds,
         location=place.label, provider=site.provider, region=place.region, country=place.country,
         continent=place.continent, market=site.market, embodied_kg_per_device_hour=0.0,
         factors=(*power.factors, *part.factors), notices=notices, guessed=guessed, basis=_basis(place),
@@ -532,7 +636,7 @@ def resolve(spec: JobSpec) -> Job:
     shape = _shape(spec.hardware, spec.instance_type, spec.provider, spec.count, spec.region, spec.country,
                    spec.state, spec.carbon_intensity, spec.pue, spec.origin.file, spec.measured_power_w is not None,
                    spec.power_w is not None, total_energy, spec.utilization, spec.cpu, spec.cpu_count,
-                   spec.memory_gb, spec.assumed)
+                   spec.memory_gb, spec.assumed, _job_year(spec))
     if shape.problems or shape.hardware is None or shape.site is None:
         raise InputError(_located(spec, list(shape.problems)))
     hw, site = shape.hardware, shape.site
@@ -551,8 +655,8 @@ def resolve(spec: JobSpec) -> Job:
         device_hours=device_hours, runs=spec.runs, device_power_w=power_w, method=shape.method,
         power_bounds=shape.power_bounds, memory_power_w=shape.mem_w,
         cpu_power_w=shape.cpu_w * (spec.cpu_utilization if spec.cpu_utilization is not None else 1.0),
-        host_bounds=_host_bounds(), pue=site.pue, pue_bounds=site.pue_bounds,
-        carbon_intensity=place.intensity, intensity_bounds=place.intensity_bounds, location=place.label,
+        host_bounds=shape.host_bounds, pue=site.pue, pue_bounds=site.pue_bounds,
+        carbon_intensity=place.intensity, intensity_bounds=shape.intensity_bounds, location=place.label,
         provider=site.provider, region=place.region, country=place.country, continent=place.continent,
         market=site.market, embodied_kg_per_device_hour=shape.embodied,
         factors=shape.factors, notices=(*spec.notices, *shape.notices) if spec.notices else shape.notices,

@@ -19,7 +19,7 @@ import math
 import os
 from collections.abc import Iterator, Mapping
 
-from ci_carbon.core import tables
+from ci_carbon.core import smi, tables
 from ci_carbon.core.fields import FIELDS, check
 from ci_carbon.core.files import Unreadable, open_input, read_input
 from ci_carbon.core.model import Chunk, JobSpec, Notice, Origin
@@ -84,7 +84,9 @@ def _hardware(row: Mapping[str, str]) -> tuple[str, int, list[Notice]]:
         if count_text.replace(".", "", 1).isdigit() and float(count_text) >= 1:
             count = int(float(count_text))
         if normalise(name) in tables.device_index() or normalise(name) in tables.device_families():
-            return name, count, []
+            rows = smi.modules(name, count)  # rocm-smi lists an MI250's two GCDs as two devices
+            gcds = {"listed": count, "modules": rows.count, "per_module": rows.per_module}
+            return name, rows.count, [Notice("smi_modules", gcds)] if rows.per_module > 1 else []
     cpu = (row.get("cpu_model") or "").strip()
     if cpu and normalise(cpu) in tables.cpu_index() and not gpu:
         return cpu, 1, []

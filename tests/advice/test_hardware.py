@@ -56,14 +56,15 @@ class TestSameKindOfMachine:
 class TestMeasuredSaving:
     def test_h100_to_b200_from_mlperf_energy_to_train(self):
         # on premises (any part may be bought), 8 × H100 SXM5 at a stated 600 W, 100 h, PUE 1.2, 400 g/kWh:
-        # energy = 8 × 100 h × 600 W = 480 kWh × 1.2 = 576 kWh (no host given); emissions = 576 × 0.4 = 230.4 kg.
+        # energy = 8 × 100 h × 600 W = 480 kWh × 1.2 = 576 kWh (memory_gb 0: no typical host added); emissions =
+        # 576 × 0.4 = 230.4 kg.
         # MLPerf Training power results, energy to train on 8 accelerators (data/training_efficiency.csv):
         #   llama2_70b_lora B200 6,390,784 J / H100 12,085,005 J = 0.5288
         #   bert            B200 2,088,777 J / H100  2,192,395 J = 0.9527
         #   retinanet       B200 12,834,380 J / H100 14,867,844 J = 0.8632  ← the median of the three
         # saving = 230.4 × (1 − 0.8632) = 31.51 kg
         job = estimated("h100", hardware="H100 SXM5 80GB", count=8, hours=100, power_w=600, pue=1.2,
-                        carbon_intensity=400, provider="on-premise")
+                        carbon_intensity=400, provider="on-premise", memory_gb=0)
         assert job.emissions_kg == pytest.approx(230.4)
         rec = of_kind(advice(job), "hardware")[0]
         p = rec.params

@@ -92,7 +92,7 @@ def test_nothing_said_means_world_average_and_default_pue_both_guessed():
     resolved = resolve(job(hardware="T4"))
     assert resolved.carbon_intensity == tables.grids()["WORLD"].carbon_intensity
     assert resolved.pue == const("pue_default").value
-    assert {"location", "pue", "cpu", "utilization"} <= set(resolved.guessed)
+    assert {"location", "pue", "host", "utilization"} <= set(resolved.guessed)  # the typical host, guessed
 
 
 def test_explicit_values_win_and_are_exact():

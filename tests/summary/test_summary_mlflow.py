@@ -23,22 +23,37 @@ T4_W, A100_80_W, L4_W = 70.0, 400.0, 72.0  # TDP, devices.csv
 # A region's intensity is the grid row it sits on (location-based), its PUE the region's published figure.
 US_CENTRAL1 = (1.10, 394.0)  # gcp us-central1: PUE (regions.csv), eGRID2024 MROW gCO2eq/kWh (grids.csv US-MROW)
 EUROPE_WEST4 = (1.07, 258.4)  # gcp europe-west4: PUE, Netherlands 2025 derived direct (grids.csv NL)
-# Range half-widths of those grid rows: subnational 0.20 + 0.084 a year × (2025 - 2024) = 0.284; country 0.15, age 0
-US_CENTRAL1_HALF, EUROPE_WEST4_HALF = 0.20 + 0.084 * 1, 0.15
+# Range half-widths of those grid rows, widened 8.4 % for each year between the row's data year and the run's (2026):
+# subnational 0.20 + 0.084 × (2026 - 2024) = 0.368; country 0.15 + 0.084 × (2026 - 2025) = 0.234
+US_CENTRAL1_HALF, EUROPE_WEST4_HALF = 0.20 + 0.084 * 2, 0.15 + 0.084 * 1
+# The runs name no host: each device's typical host (hosts.csv), W of one whole host (CPU TDP share of its vCPUs +
+# memory GB × 0.3725), 8 devices per host:
+#   T4  aws g4dn.metal: 96 vCPUs × 210 W / 48 threads = 420 W + 412.32 GB × 0.3725 = 153.5892 W → 573.5892 W
+#   A100 80GB DGX A100: 2 × 225 W = 450 W + 2199.02 GB × 0.3725 = 819.13495 W → 1269.13495 W
+#   L4  aws g6.48xlarge: 192 vCPUs × 225 W / 96 threads = 450 W + 824.63 GB × 0.3725 = 307.174675 W → 757.174675 W
+HOST_W = {T4_W: 573.5892, A100_80_W: 1269.13495, L4_W: 757.174675}
+
+
+def it_kw(watts: float, count: int) -> tuple[float, float, float]:
+    """(device kW, host kW as count / 8 of the host, host kW of every host the devices occupy, whole)."""
+    return watts * count / 1000, HOST_W[watts] * count / 8 / 1000, HOST_W[watts] * -(-count // 8) / 1000
 
 
 def kg(watts: float, count: int, hours: float, site: tuple[float, float]) -> float:
-    """TDP × count × hours × PUE × intensity: the runs say no CPU and no utilisation, so that is all."""
+    """(TDP × count + the typical host's share) × hours × PUE × intensity: the runs say no CPU, no utilisation."""
     pue, intensity = site
-    return watts * count * hours / 1000 * pue * intensity / 1000
+    device, host, _ = it_kw(watts, count)
+    return (device + host) * hours * pue * intensity / 1000
 
 
 Q3 = {  # the four runs that started in 2026-Q3
-    "q3-nlp-t4": kg(T4_W, 4, 2.0, US_CENTRAL1),  # 0.56 kWh × 1.10 × 394.0 = 0.2427 kg
-    "q3-vision-a100": kg(A100_80_W, 8, 6.0, EUROPE_WEST4),  # 19.2 kWh × 1.07 × 258.4 = 5.3086 kg
-    "q3-vision-l4-failed": kg(L4_W, 2, 1.5, EUROPE_WEST4),  # 0.216 kWh × 1.07 × 258.4 = 0.0597 kg
-    "q3-boundary": kg(T4_W, 1, 31 / 60, US_CENTRAL1),  # 23:59 → 00:30 across the quarter's end: 0.0157 kg
+    "q3-nlp-t4": kg(T4_W, 4, 2.0, US_CENTRAL1),  # (0.28 + 0.2867946) kW × 2 h × 1.10 × 394.0 = 0.4913 kg
+    "q3-vision-a100": kg(A100_80_W, 8, 6.0, EUROPE_WEST4),  # (3.2 + 1.26913495) kW × 6 h × 1.07 × 258.4 = 7.4140 kg
+    "q3-vision-l4-failed": kg(L4_W, 2, 1.5, EUROPE_WEST4),  # (0.144 + 0.18929) kW × 1.5 h × 1.07 × 258.4 = 0.1382 kg
+    "q3-boundary": kg(T4_W, 1, 31 / 60, US_CENTRAL1),  # 23:59 → 00:30 across the quarter's end: 0.0317 kg
 }
+Q3_RUNS = {"q3-nlp-t4": (T4_W, 4, 2.0, US_CENTRAL1), "q3-vision-a100": (A100_80_W, 8, 6.0, EUROPE_WEST4),
+           "q3-vision-l4-failed": (L4_W, 2, 1.5, EUROPE_WEST4), "q3-boundary": (T4_W, 1, 31 / 60, US_CENTRAL1)}
 Q3_HALF = {"q3-nlp-t4": US_CENTRAL1_HALF, "q3-vision-a100": EUROPE_WEST4_HALF,
            "q3-vision-l4-failed": EUROPE_WEST4_HALF, "q3-boundary": US_CENTRAL1_HALF}
 Q2 = {"q2-nlp-t4": kg(T4_W, 2, 3.0, US_CENTRAL1), "q2-research-cross": kg(L4_W, 1, 1.5, EUROPE_WEST4)}
@@ -74,15 +89,18 @@ def test_totals_by_hand(q3):
     assert q3["period"] == {"start": "2026-07-01", "end": "2026-10-01", "label": "2026-Q3"}
     assert t["jobs"] == 4 and t["runs"] == 4
     assert t["emissions_kg"] == pytest.approx(sum(Q3.values()), abs=2e-6)
-    # energy: Σ TDP × count × hours × PUE
-    energy = (T4_W * 4 * 2 * 1.10 + A100_80_W * 8 * 6 * 1.07 + L4_W * 2 * 1.5 * 1.07 + T4_W * 31 / 60 * 1.10) / 1000
+    # energy: Σ (TDP × count + host share) × hours × PUE
+    energy = sum(sum(it_kw(w, c)[:2]) * h * site[0] for w, c, h, site in Q3_RUNS.values())
     assert t["energy_kwh"] == pytest.approx(energy, abs=2e-6)
     assert t["device_hours"] == pytest.approx(8 + 48 + 3 + 31 / 60, abs=1e-6)
-    # the range: power from 43 % of TDP (no utilisation given) to TDP; published PUE ±5 %; each run's grid row ± its
-    # half-width (Q3_HALF: the 2024 eGRID row one year older than the newest 2025 data, so widened by 8.4 %)
+    # the range: power from 43 % of TDP (no utilisation given) to TDP; the guessed host from 60 % of its share to
+    # every host whole; published PUE ±5 %; each run's grid row ± its half-width, widened by its age (Q3_HALF)
     assert tables.newest_intensity_year() == 2025
-    low = sum(kg_ * 0.43 * 0.95 * (1 - Q3_HALF[name]) for name, kg_ in Q3.items())
-    high = sum(kg_ * 1.00 * 1.05 * (1 + Q3_HALF[name]) for name, kg_ in Q3.items())
+    low = high = 0.0
+    for name, (w, c, h, (pue, intensity)) in Q3_RUNS.items():
+        device, share, whole = it_kw(w, c)
+        low += (device * 0.43 + share * 0.6) * h * pue * 0.95 * intensity / 1000 * (1 - Q3_HALF[name])
+        high += (device + whole) * h * pue * 1.05 * intensity / 1000 * (1 + Q3_HALF[name])
     assert t["emissions_kg_low"] == pytest.approx(low, abs=2e-6)
     assert t["emissions_kg_high"] == pytest.approx(high, abs=2e-6)
     # Market-based (GHG Protocol): only Google's hourly CFE share of each region's grid is credited (regions.csv:

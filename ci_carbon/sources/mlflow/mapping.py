@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import NamedTuple
 
 from ci_carbon.core import fields as rules
+from ci_carbon.core import smi
 from ci_carbon.core.fields import FIELDS, applicable_defaults
 from ci_carbon.core.model import JobSpec, Notice, Origin, Result, Skipped
 from ci_carbon.core.settings import ACCELERATOR_DEFAULTS, MlflowConfig
@@ -260,6 +261,12 @@ def to_spec(record: RunRecord, config: MlflowConfig, measured: Measured | None, 
             left_out = (f" (after leaving out {measured.dropped} impossible readings, outside 0–"
                         f"{FIELDS['power_w'].high:g} W)") if measured.dropped else ""
             return Skipped(name, record.run_id, "bad_value", f"logged power per device {why}{left_out}")
+        rows = smi.modules(fields.get("hardware"), measured.devices)  # type: ignore[arg-type]
+        if rows.per_module > 1:  # rocm-smi lists each GCD of an MI250/MI250X module: n GCDs are n / 2 modules
+            notices.append(Notice("smi_modules", {"listed": measured.devices, "modules": rows.count,
+                                                  "per_module": rows.per_module}))
+            measured = measured._replace(devices=rows.count,
+                                         mean_power_w=measured.mean_power_w * measured.devices / rows.count)
         if "count" in fields and fields["count"] != measured.devices:
             notices.append(Notice("count_from_metrics", {"said": fields["count"], "logged": measured.devices}))
         fields["count"] = measured.devices

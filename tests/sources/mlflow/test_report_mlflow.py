@@ -101,10 +101,31 @@ def test_measured_energy_by_hand(store):
     job = by_name(report(server.uri, name))["measured"]
     # 2 GPUs × 300 W × 3,605 s (360 windows of 10 s from the start + a 5 s tail) = 0.600833 kWh of IT energy
     pue = tables.regions()[("gcp", "us-central1")].pue or tables.providers()["gcp"].pue
+    # the run names no host: the DGX A100 80GB host (hosts.csv), 2 of its 8 GPUs' share: 2 × EPYC 7742 (225 W)
+    # = 450 W × 2/8 = 112.5 W of CPU, 2199.02 GB × 0.3725 W/GB × 2/8 = 204.7837 W of memory, over the same 3,605 s
+    host_w = 450 * 2 / 8 + 2199.02 * 0.3725 * 2 / 8
     assert job["method"] == "measured" and job["count"] == 2
     assert job["power_w"] == pytest.approx(300.0)
-    assert job["energy_kwh"] == pytest.approx(2 * 300 * 3605 / 3.6e6 * pue, rel=1e-6)
+    assert job["energy_kwh"] == pytest.approx((2 * 300 + host_w) * 3605 / 3.6e6 * pue, rel=1e-6)
     assert job["hours"] == pytest.approx(3605 / 3600)
+
+
+def test_rocm_smi_gcds_are_counted_as_mi250_modules(mlflow_server):
+    client = mlflow.MlflowClient(mlflow_server.uri)
+    name = f"gcds-{uuid.uuid4().hex[:8]}"
+    exp = client.create_experiment(name)
+    rid = client.create_run(exp, start_time=T0, run_name="mi250",
+                            tags={"gpu_type": "AMD Instinct MI250X / MI250", "country": "FR"}).info.run_id
+    _log(client, rid, _power(4, 200.0, 360))  # rocm-smi: 4 GCDs at 200 W each, every 10 s for an hour
+    client.set_terminated(rid, end_time=T0 + 3_600 * S)
+    job = by_name(report(mlflow_server.uri, name))["mi250"]
+    # 4 GCDs are 2 modules (smi_devices 2) at 2 × 200 = 400 W each: the device energy is unchanged,
+    # 2 × 400 W × 1 h = 0.8 kWh; the host is the accelerator-cluster default (OCI H100 host, 8 devices per host):
+    # 224 vCPUs × 350 W / 112 threads = 700 W + 2199.02 GB × 0.3725 = 819.13495 W, 2/8 of it = 379.7837375 W
+    assert (job["count"], job["power_w"]) == (2, pytest.approx(400.0))
+    assert job["energy_kwh"] == pytest.approx((800 + (700 + 2199.02 * 0.3725) * 2 / 8) / 1000
+                                              * tables.constants()["pue_default"].value, rel=1e-6)
+    assert any(n["code"] == "smi_modules" for n in job["notices"])
 
 
 def test_gap_is_reported_and_filled_at_mean_power(store):
