@@ -250,6 +250,7 @@ class HourBar(NamedTuple):
     window: bool  # a start at this hour is within the job's window (from a start now)
     best: bool  # the best start hour
     now: bool  # the hour of a start now
+    slot_x: float  # where the hour's slot begins (the window's shading fills the slot)
 
     @property
     def mid(self) -> float:
@@ -291,10 +292,11 @@ def profile_chart(planned: PlannedProfile) -> ProfileChart:
         size = (value or 0.0) * scale
         bars.append(HourBar(hour, value, _r(LEFT + hour * slot + (slot - width) / 2), _r(width),
                             _r(PROFILE_HEIGHT - size), _r(size), hour in window, hour == start.best_hour,
-                            hour == start.now_hour))
+                            hour == start.now_hour, _r(LEFT + hour * slot)))
     p = planned.profile
     return ProfileChart(planned.name, p.zone, p.source, p.days, p.emission_factor_type, planned.window_hours,
-                        planned.hours, start.best_hour, start.now_hour, 100.0 * start.cut, planned.saving_kg, WIDTH,
+                        planned.hours, start.best_hour, start.now_hour, 100.0 * start.cut,
+                        round(planned.saving_kg, 6), WIDTH,  # 6 decimals, as the when advice's sentence has it
                         _r(PROFILE_HEIGHT + AXIS), PROFILE_HEIGHT, _r(slot), tuple(bars),
                         tuple(Tick(t, _r(PROFILE_HEIGHT - t * scale)) for t in ticks))
 

@@ -80,7 +80,9 @@ def test_the_profile_is_drawn_with_its_window_and_best_start(em, manifest, tmp_p
     assert [int(hour) for best, _, _, hour, _ in bars if best] == [0]  # the best start, and only it
     # the starts within the window: now (20:00) and the 12 hours after it, 21:00 … 08:00 — 13 shaded slots
     assert section.count('<rect class="window"') == 13
-    assert "best start 00:00 UTC (about 65 % less than a start at 20:00" in section
+    saving = f"{when['saving_kg'] * 1000:.0f} g CO2eq"  # the advice's saving, as its sentence writes it
+    assert f"best start 00:00 UTC (about 65 % less than a start at 20:00: {saving} saved)" in section
+    assert f"saves about {saving}." in when["text"]
 
 
 def test_without_a_token_nothing_is_asked_and_nothing_drawn(em, manifest, tmp_path, monkeypatch):
