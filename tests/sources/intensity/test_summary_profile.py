@@ -105,3 +105,14 @@ def test_the_config_file_turns_it_on_and_a_second_summary_asks_nothing(em, manif
 def test_no_intensity_source_asks_nothing(em, manifest, tmp_path):
     html, data, _ = _summary(tmp_path, manifest(JOBS))
     assert em.requests == [] and _when(data) == [] and 'id="when"' not in html
+
+
+def test_a_start_now_that_is_already_the_best_is_drawn_without_advice(em, manifest, tmp_path, monkeypatch):
+    """At 00:00 a start now spans 00, 01, 02: 110 g/kWh, the lowest of the window (01:00: 120 …): no advice, the
+    profile still drawn, its best start the hour of a start now."""
+    monkeypatch.setenv("CI_CARBON_NOW", "2026-11-03T00:00:00Z")
+    html, data, _ = _summary(tmp_path, manifest(JOBS), "--intensity-source", "electricitymaps")
+    assert _when(data) == [] and len(em.requests) == 3
+    assert 'data-best-hour="0" data-now-hour="0"' in html and len(BAR.findall(html)) == 24
+    assert "best start 00:00 UTC (a start now is already the best)" in html
+    assert html.count('<rect class="window"') == 13  # 00:00 … 12:00
