@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
@@ -14,8 +14,9 @@ import click
 
 from ci_carbon.cli.options import metric_option, mlflow_options, with_metric
 from ci_carbon.cli.output import inputs, refuse_overlaps
+from ci_carbon.core.model import Estimate
 from ci_carbon.core.outputs import Outputs
-from ci_carbon.core.settings import MetricChoice
+from ci_carbon.core.settings import Config, MetricChoice
 from ci_carbon.errors import InputError, InputProblem
 from ci_carbon.summary.choices import DEFAULT_GROUPS
 from ci_carbon.summary.model import FIELDS
@@ -29,6 +30,20 @@ def _progress(label: str, total: int) -> Iterator:
         return
     with click.progressbar(length=total, label=f"reading {label}", file=sys.stderr, show_pos=True) as bar:
         yield bar.update
+
+
+def _planned_only(settings: Config) -> Callable[[Estimate], Estimate] | None:
+    """The configured intensity source for planned jobs only (their profile and best start, drawn in the HTML).
+
+    A quarter's past runs are not refined here: the summary shows no hourly figure, and thousands of runs would each
+    ask the API for their own hours. Without a token the Refiner asks nothing (a notice on the job, as in report).
+    """
+    from ci_carbon.sources.intensity import refiner
+
+    refine = refiner(settings.intensity)
+    if refine is None:
+        return None
+    return lambda est: refine(est) if est.job.spec.status == "planned" else est
 
 
 @click.command("summary")
@@ -50,9 +65,14 @@ def _progress(label: str, total: int) -> Iterator:
 @click.option("--output", "-o", "outputs", multiple=True, metavar="FILE",
               help="Write to FILE instead of standard output. Repeat it to write several formats from one read of "
                    "the store, each chosen by its extension (.md, .html, .csv, .json).")
+@click.option("--intensity-source", type=click.Choice(["electricitymaps", "watttime"]), default=None,
+              help="For --manifest jobs with start_window_hours: the zone's hour-of-day profile over the last 30 days "
+                   "and the best start (ELECTRICITYMAPS_TOKEN, or WATTTIME_USERNAME and WATTTIME_PASSWORD), drawn "
+                   "in the HTML; default: intensity.source in ci-carbon.yaml, else off.")
 def summary(quarter: str | None, mlflow_uri: str | None, config: str | None, manifest: str | None,
             group_by: tuple[str, ...], compare: tuple[str, ...], fmt: str | None, outputs: tuple[str, ...],
-            since: str | None, until: str | None, metric: MetricChoice | None, **selection: object) -> None:
+            since: str | None, until: str | None, metric: MetricChoice | None, intensity_source: str | None,
+            **selection: object) -> None:
     """The organisation's training footprint for a quarter: totals with ranges, by team, project, region and
     hardware, month by month, against the quarter before and a year before, the largest runs, waste, data quality and
     what to do, summed over the quarter."""
@@ -76,9 +96,11 @@ def summary(quarter: str | None, mlflow_uri: str | None, config: str | None, man
         raise InputError([InputProblem("ci-carbon", None, "--metric", "--manifest jobs log no metric; --metric "
                                        "applies to MLflow runs (--mlflow-uri)")])
     settings = with_metric(config_file.load(config), metric)
+    if intensity_source:
+        settings = settings._replace(intensity=settings.intensity._replace(source=intensity_source))
     request = Request(uri, select.build(**selection), settings,  # type: ignore[arg-type]
                       parse_groups(group_by or (DEFAULT_GROUPS,)), parse_compare(compare), manifest,
-                      int(time.time() * 1000))
+                      int(time.time() * 1000), refine=_planned_only(settings))
     with Spill(keep_runs=any(f == "csv" for f, _ in chosen)) as spill:
         result = summarise(request, period, spill, _progress)
         with Outputs() as out:  # every file written together at the end, or none

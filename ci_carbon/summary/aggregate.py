@@ -23,6 +23,7 @@ from ci_carbon.summary.model import (
     Breakdown,
     Group,
     Month,
+    PlannedProfile,
     Quality,
     Run,
     Skips,
@@ -31,6 +32,7 @@ from ci_carbon.summary.model import (
     basis,
     compare,
     contribution,
+    planned_profile,
     run_row,
     tally,
     totals,
@@ -40,6 +42,7 @@ from ci_carbon.summary.period import Period, month_of, months
 from ci_carbon.summary.spill import Spill
 
 TOP = 10  # runs in the top-runs table
+PROFILES = 3  # planned jobs whose hour-of-day profile the HTML draws (the largest savings)
 EXAMPLES = 5  # names kept per reason a run was not estimated
 DAY_MS = 86_400_000
 
@@ -107,6 +110,7 @@ class Collector:
         self.sources: dict[tuple[str, str], SourceInfo] = {}
         # carbon per result: each judged run's group along every --group-by entry, to sum its dominated kg there
         self.judged: dict[str, tuple[tuple[str, ...], ...]] = {}
+        self.profiles: list[PlannedProfile] = []  # a running top PROFILES by saving
 
     def add(self, estimates: Sequence[Estimate]) -> None:
         """One chunk's estimates, largest first."""
@@ -119,6 +123,9 @@ class Collector:
                 self.judged[est.job.spec.id] = tuple(tuple([value(est, f) for f in dim]) for dim in dims)
         self.top = sorted([*self.top, *rows[:TOP]], key=_rank)[:TOP]
         self.spill.add(rows)
+        found = [p for p in map(planned_profile, estimates) if p is not None]
+        if found:
+            self.profiles = sorted([*self.profiles, *found], key=lambda p: (-p.saving_kg, p.name, p.id))[:PROFILES]
 
     def source(self, info: SourceInfo) -> None:
         key = (info.kind, info.where)
@@ -219,6 +226,7 @@ def finish(period: Period, collector: Collector, folds: Folds, previous: tuple[P
         tag_names=collector.tag_names,
         runs=collector.spill,
         results=found,
+        profiles=tuple(collector.profiles),
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from ci_carbon.core.results import Group, Results
-from ci_carbon.summary.model import BASES, Breakdown, Month, Quality
+from ci_carbon.summary.model import BASES, Breakdown, Month, PlannedProfile, Quality
 
 WIDTH = 720.0
 ROW = 26.0  # height of one horizontal bar's row
@@ -234,3 +234,73 @@ def scatters(results: Results | None, limit: int = SCATTERS) -> tuple[Scatter, .
     drawn = sorted((g for g in results.groups if len(g.points) >= SCATTER_MIN_RUNS),
                    key=lambda g: (-g.total_kg, g.experiment, g.sweep))
     return tuple(scatter(g) for g in drawn[:limit])
+
+
+PROFILE_HEIGHT = 180.0
+PROFILE_CHARTS = 3  # planned jobs drawn (the summary keeps the largest savings: summary/aggregate.PROFILES)
+
+
+class HourBar(NamedTuple):
+    hour: int  # UTC hour of day
+    value: float | None  # mean gCO2eq/kWh at that hour; None: no value in the 30 days (no bar)
+    x: float
+    width: float
+    y: float
+    height: float
+    window: bool  # a start at this hour is within the job's window (from a start now)
+    best: bool  # the best start hour
+    now: bool  # the hour of a start now
+    slot_x: float  # where the hour's slot begins (the window's shading fills the slot)
+
+    @property
+    def mid(self) -> float:
+        return round(self.x + self.width / 2, 1)
+
+
+class ProfileChart(NamedTuple):
+    """One planned job's zone profile: 24 columns by UTC hour of day, its window shaded, its best start marked."""
+
+    name: str
+    zone: str
+    source: str
+    days: int
+    basis: str
+    window_hours: float
+    hours: float
+    best_hour: int
+    now_hour: int
+    percent: float  # the cut of a start at the best hour against a start now
+    saving_kg: float
+    width: float
+    height: float
+    base: float
+    slot: float
+    bars: tuple[HourBar, ...]
+    ticks: tuple[Tick, ...]
+
+
+def profile_chart(planned: PlannedProfile) -> ProfileChart:
+    """The 24 hourly means as columns over one scale; the window's start hours and the best one flagged."""
+    start, by_hour = planned.start, planned.profile.by_hour
+    ticks = nice_ticks(max((v for v in by_hour if v is not None), default=0.0))
+    scale = (PROFILE_HEIGHT - 12) / ticks[-1]
+    slot = (WIDTH - LEFT - 10) / 24
+    width = slot * 0.7
+    window = {(start.now_hour + d) % 24 for d in range(min(int(planned.window_hours), 23) + 1)}
+    bars = []
+    for hour, value in enumerate(by_hour):
+        size = (value or 0.0) * scale
+        bars.append(HourBar(hour, value, _r(LEFT + hour * slot + (slot - width) / 2), _r(width),
+                            _r(PROFILE_HEIGHT - size), _r(size), hour in window, hour == start.best_hour,
+                            hour == start.now_hour, _r(LEFT + hour * slot)))
+    p = planned.profile
+    return ProfileChart(planned.name, p.zone, p.source, p.days, p.emission_factor_type, planned.window_hours,
+                        planned.hours, start.best_hour, start.now_hour, 100.0 * start.cut,
+                        round(planned.saving_kg, 6), WIDTH,  # 6 decimals, as the when advice's sentence has it
+                        _r(PROFILE_HEIGHT + AXIS), PROFILE_HEIGHT, _r(slot), tuple(bars),
+                        tuple(Tick(t, _r(PROFILE_HEIGHT - t * scale)) for t in ticks))
+
+
+def profile_charts(profiles: Sequence[PlannedProfile], limit: int = PROFILE_CHARTS) -> tuple[ProfileChart, ...]:
+    """The planned jobs' profiles, largest saving first (the summary already ordered them)."""
+    return tuple(profile_chart(p) for p in profiles[:limit])

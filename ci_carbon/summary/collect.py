@@ -17,7 +17,7 @@ from typing import NamedTuple
 from ci_carbon.advice.names import LargestNames
 from ci_carbon.assemble import Folds, resolve_chunk
 from ci_carbon.core.estimate import estimate
-from ci_carbon.core.model import Chunk
+from ci_carbon.core.model import Chunk, Estimate
 from ci_carbon.core.settings import Config
 from ci_carbon.sources.interface import Request as SourceRequest
 from ci_carbon.sources.interface import Source
@@ -44,6 +44,7 @@ class Request(NamedTuple):
     manifest: str | None = None  # planned jobs, counted in the period
     now_ms: int | None = None
     chunk: int = CHUNK
+    refine: Callable[[Estimate], Estimate] | None = None  # planned jobs' hour-of-day profiles (cli/summary.py)
 
     @property
     def tag_names(self) -> tuple[str, ...]:
@@ -62,7 +63,7 @@ def _names() -> LargestNames:
 
 def summarise(request: Request, period: Period, spill: Spill, progress: Progress = quiet) -> Summary:
     """The summary of ``period``; the spill holds the per-run rows until the summary is rendered."""
-    folds = Folds(names=_names, keep=False)
+    folds = Folds(names=_names, keep=False, refine=request.refine)
     collector = Collector(request.dims, request.tag_names, spill)
     for source in _sources(request, period):
         for chunk in _chunks(source, period, progress):

@@ -13,7 +13,8 @@ from typing import NamedTuple
 
 from ci_carbon import __version__
 from ci_carbon.core.equivalents import Equivalent
-from ci_carbon.core.model import Estimate, Factor
+from ci_carbon.core.hourly import Start, best_start
+from ci_carbon.core.model import Estimate, Factor, Profile
 from ci_carbon.core.report import Recommendation, SourceInfo
 from ci_carbon.core.results import Results
 from ci_carbon.core.totals import Totals
@@ -179,6 +180,30 @@ def run_row(est: Estimate, tag_names: Sequence[str]) -> Run:
     )
 
 
+class PlannedProfile(NamedTuple):
+    """A planned job's zone hour-of-day profile and its best start in the window (the HTML draws it)."""
+
+    name: str
+    id: str
+    profile: Profile
+    window_hours: float
+    hours: float
+    start: Start  # now, the best start hour, and the cut (core/hourly.best_start)
+    saving_kg: float  # the job's emissions × the cut (the when advice's saving)
+
+
+def planned_profile(est: Estimate) -> PlannedProfile | None:
+    """The profile worth drawing for one estimate: a planned job with a window, a profile and a best start."""
+    spec, profile = est.job.spec, est.profile
+    if profile is None or spec.start_window_hours is None:
+        return None
+    start = best_start(profile.by_hour, profile.now_ms, spec.start_window_hours, est.job.hours)
+    if start is None:
+        return None
+    return PlannedProfile(spec.name, spec.id, profile, spec.start_window_hours, est.job.hours, start,
+                          est.emissions_kg * max(start.cut, 0.0))
+
+
 class Skips(NamedTuple):
     """Runs read but not estimated: how many for each reason, and a few names for each."""
 
@@ -212,6 +237,7 @@ class Summary(NamedTuple):
     runs: Iterable[Run] = ()  # every run, by start time: read from disk when rendered (CSV)
     tool_version: str = __version__
     results: Results | None = None  # carbon per result over the period, when a metric is configured
+    profiles: tuple[PlannedProfile, ...] = ()  # planned jobs' hour-of-day profiles, largest saving first (a few)
 
 
 def compare(current: Totals, other: Totals | None, period: Period) -> PeriodChange | None:

@@ -76,4 +76,4 @@ def render(summary: Summary, fmt: str) -> Iterator[str]:
 def _charts(summary: Summary) -> dict[str, object]:
     return {"groups": [charts.group_bars(b) for b in summary.breakdowns if b.groups],
             "months": charts.month_columns(summary.months), "quality": charts.quality_stack(summary.quality),
-            "results": charts.scatters(summary.results)}
+            "results": charts.scatters(summary.results), "profiles": charts.profile_charts(summary.profiles)}

@@ -84,3 +84,25 @@ def test_sentences_name_three_and_count_the_rest():
 def test_store_passwords_are_never_shown():
     assert shown("postgresql://bob:s3cr3t@db:5432/mlflow") == "postgresql://bob:***@db:5432/mlflow"
     assert shown("http://mlflow:5000") == "http://mlflow:5000" and shown("sqlite:///a.db") == "sqlite:///a.db"
+
+
+def test_a_profile_chart_leaves_out_hours_without_a_value_and_shades_at_most_a_day():
+    """The when-to-run columns (charts.profile_chart): an hour the 30 days had no value for gets no column, a window
+    longer than a day shades each hour once, and a start now that is already the best is the one marked."""
+    from ci_carbon.core.hourly import best_start
+    from ci_carbon.core.model import Profile
+    from ci_carbon.summary.charts import profile_chart
+    from ci_carbon.summary.model import PlannedProfile
+
+    by_hour = tuple(None if h == 5 else 50.0 + 10.0 * ((h - 3) % 24) for h in range(24))  # 03:00 lowest (50)
+    now = int(utc(2026, 11, 3, 3).timestamp() * 1000)
+    start = best_start(by_hour, now, 30, 1.0)
+    assert start is not None and start.best_hour == 3 and start.delay_hours == 0 and start.cut == 0.0
+    chart = profile_chart(PlannedProfile("p", "1", Profile("electricitymaps", "DE", by_hour, 30, now, "direct"),
+                                         30, 1.0, start, 0.0))
+    assert [b.hour for b in chart.bars if b.value is None] == [5] and chart.bars[5].height == 0.0
+    assert all(b.window for b in chart.bars)  # 30 h from 03:00 covers every hour of the day; each is shaded once
+    assert [b.hour for b in chart.bars if b.best] == [3] == [b.hour for b in chart.bars if b.now]
+    # ticks up to the highest mean, 50 + 10 × 23 = 280 at 02:00: steps of 100 (70 raw), 0 … 300; 168 units for 300
+    assert [t.value for t in chart.ticks] == [0, 100, 200, 300]
+    assert chart.bars[2].height == round(280 * 168 / 300, 1) == 156.8
