@@ -19,6 +19,7 @@ from tests.conftest import ROOT, run_cli
 T0 = 1_780_000_000_000  # 2026-05-28T20:26:40Z: a fixed start, so that durations are exact
 MINUTE, HOUR = 60_000, 3_600_000
 WATTS = 300.0  # every trial's GPU draws this, logged once a minute: kg is proportional to minutes
+# kg figures are compared within 10 ppm: the JSON rounds each to 6 decimals (a 40-minute run's 0.1325 kg is ±4 ppm)
 
 # The sweep, in start order (trial i starts at T0 + i h): (minutes, val_accuracy). Designed so the frontier is
 # obvious: four cheap runs that each beat every cheaper one — t00 (10 min, 0.70), t03 (20 min, 0.80),
@@ -70,9 +71,11 @@ def _report(uri: str, name: str, *args: str) -> dict:
 
 
 def _kg_per_minute(data: dict) -> float:
-    """Every trial ran the same GPU at the same power in the same region: kg per minute, from t00's 10 minutes."""
-    t00 = next(j for j in data["jobs"] if j["name"] == "t00")
-    return t00["emissions_kg"] / 10
+    """Every trial ran the same GPU (and typical host) at the same power in the same region: kg per minute, from
+    all 24 trials' 1,100 minutes (one trial's 6-decimal JSON rounding, divided by its 10 minutes, is 1e-5 off)."""
+    trials = [j for j in data["jobs"] if j["name"] in {f"t{i:02d}" for i in range(24)}]
+    assert len(trials) == 24
+    return sum(j["emissions_kg"] for j in trials) / sum(minutes for minutes, _ in TRIALS.values())
 
 
 def test_frontier_dominated_kg_and_last_gain_by_hand(sweep):
@@ -87,16 +90,16 @@ def test_frontier_dominated_kg_and_last_gain_by_hand(sweep):
     assert group["frontier"] == [ids["t00"], ids["t03"], ids["t07"], ids["t12"]]  # lowest kg first
     assert res["frontier"] == sorted(group["frontier"])
     # 20 dominated trials × 50 minutes each
-    assert group["dominated_kg"] == pytest.approx(20 * 50 * per_minute, rel=1e-6)
+    assert group["dominated_kg"] == pytest.approx(20 * 50 * per_minute, rel=1e-5)
     assert res["dominated_kg"] == pytest.approx(group["dominated_kg"], abs=1e-6)  # the no-metric group adds 0
     assert group["best"]["id"] == ids["t12"] and group["best"]["value"] == 0.88
-    assert group["best"]["emissions_kg"] == pytest.approx(40 * per_minute, rel=1e-6)
+    assert group["best"]["emissions_kg"] == pytest.approx(40 * per_minute, rel=1e-5)
     gain = group["last_gain"]
     assert gain["previous"] == ids["t07"] and gain["trials"] == 5
     assert gain["change"] == pytest.approx(0.03, abs=1e-6)
-    assert gain["emissions_kg"] == pytest.approx((4 * 50 + 40) * per_minute, rel=1e-6)
+    assert gain["emissions_kg"] == pytest.approx((4 * 50 + 40) * per_minute, rel=1e-5)
     assert group["after_best"]["trials"] == 11
-    assert group["after_best"]["emissions_kg"] == pytest.approx(11 * 50 * per_minute, rel=1e-6)
+    assert group["after_best"]["emissions_kg"] == pytest.approx(11 * 50 * per_minute, rel=1e-5)
     assert len(res["values"]) == 25 and res["values"][ids["no-metric"]] is None
 
 
@@ -147,10 +150,10 @@ def test_the_advice_says_where_the_sweep_flattened(sweep):
     advice = [r for r in data["recommendations"] if r["kind"] == "results"]
     assert len(advice) == 1
     rec = advice[0]
-    assert rec["saving_kg"] == pytest.approx(11 * 50 * per_minute, rel=1e-6)  # t13–t23, after the best
+    assert rec["saving_kg"] == pytest.approx(11 * 50 * per_minute, rel=1e-5)  # t13–t23, after the best
     assert sorted(rec["jobs"]) == [f"t{i}" for i in range(13, 24)]
     # 550 of the 1,100 minutes that logged val_accuracy: 50 %
-    assert rec["params"]["percent"] == pytest.approx(50.0, rel=1e-6)
+    assert rec["params"]["percent"] == pytest.approx(50.0, rel=1e-5)
     assert rec["text"].startswith(f"The sweep `{parent[:7]}` in '{name}' reached its best val_accuracy (0.88, 't12') "
                                   f"at trial 13 of 24, and its last gain (+0.03) had cost {mass(240 * per_minute)} "
                                   "across 5 trials; the 11 trials after it did not improve it")
