@@ -158,3 +158,15 @@ class WattTime(_Base):
             at += timedelta(minutes=5)
         self.reply(200, {"data": data, "meta": {"region": q["region"], "signal_type": "co2_moer",
                                                 "units": "lbs_co2_per_mwh", "model": {"date": "2026-03-01"}}})
+
+
+# One planned job with a flexible start, shared by the when-to-run tests of report and summary.
+JOBS = """version: 1
+jobs:
+  - name: plan
+    hardware: A100 SXM4 80GB
+    hours: 3
+    provider: gcp
+    region: us-west2
+    start_window_hours: 12
+"""

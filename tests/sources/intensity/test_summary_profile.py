@@ -12,18 +12,9 @@ import jsonschema
 import pytest
 
 from tests.conftest import ROOT, run_cli
-from tests.sources.intensity.standin import ElectricityMaps
+from tests.sources.intensity.standin import JOBS, ElectricityMaps
 
 NOW = "2026-11-03T20:00:00Z"  # the summary's time: a start now is at 20:00 UTC
-JOBS = """version: 1
-jobs:
-  - name: plan
-    hardware: A100 SXM4 80GB
-    hours: 3
-    provider: gcp
-    region: us-west2
-    start_window_hours: 12
-"""
 PAGES = [("2026-10-04T00:00:00Z", "2026-10-14T00:00:00Z"), ("2026-10-14T00:00:00Z", "2026-10-24T00:00:00Z"),
          ("2026-10-24T00:00:00Z", "2026-11-03T00:00:00Z")]  # 30 days before today's 00:00, in 10-day pages
 BAR = re.compile(r'<rect class="hour( best)?" x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)" '

@@ -9,18 +9,9 @@ import jsonschema
 import pytest
 
 from tests.conftest import ROOT, run_cli
-from tests.sources.intensity.standin import ElectricityMaps
+from tests.sources.intensity.standin import JOBS, ElectricityMaps
 
 NOW = "2026-11-03T08:00:00Z"  # the report's time: a start now is at 08:00 UTC
-JOBS = """version: 1
-jobs:
-  - name: plan
-    hardware: A100 SXM4 80GB
-    hours: 3
-    provider: gcp
-    region: us-west2
-    start_window_hours: 12
-"""
 
 
 
