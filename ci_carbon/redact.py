@@ -46,6 +46,8 @@ _AUTHORIZATION = re.compile(rf"(?P<key>(?:{_spellings(_HEADERS)})[\"']?\s*[:=]\s
                             rf"(?P<bearer>(?:{_spellings(('bearer',))})\s+)[\w.~+/=-]{{8,}}")
 # tokens whose shape says what they are, wherever they appear (GitHub's ghp_/gho_/ghu_/ghs_/ghr_, fine-grained
 # github_pat_, GitLab's glpat-)
+_SECRET_BYTES = tuple({w.lower().encode() for w in _SECRET_WORDS})  # what redact_shapes searches for, lowered
+_HEADER_BYTES = tuple({w.lower().encode() for w in (*_HEADERS, "bearer")})
 _TOKEN_SHAPE = re.compile(r"(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,})")
 _SECRET_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|API_KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIAL|AUTH|"
                           r"CONNECTION_STRING|_PASS$", re.I)
@@ -120,10 +122,12 @@ def redact_shapes(text: str) -> str:
     search finds what it begins with: a 6 MB report without any is searched in a few hundredths of a second."""
     if "://" in text:
         text = _USERINFO.sub(lambda m: f"://{m['user']}:{MASK}@", text)
-    lowered = text.lower()
-    if "=" in text and any(word.lower() in lowered for word in _SECRET_WORDS):
+    # the patterns spell only ASCII words, so lowering the UTF-8 bytes (ASCII letters only) finds every text they
+    # can match: 7× faster than str.lower on a report with any non-ASCII character (0.04 s against 0.3 s on 43 MB)
+    lowered = text.encode("utf-8", "surrogatepass").lower()
+    if "=" in text and any(word in lowered for word in _SECRET_BYTES):
         text = _SECRET_PARAMETER.sub(lambda m: f"{m['key']}{MASK}", text)
-    if any(word in lowered for word in (*_HEADERS, "bearer")):
+    if any(word in lowered for word in _HEADER_BYTES):
         text = _AUTHORIZATION.sub(lambda m: f"{m['key'] or m['bearer']}{MASK}", text)
     if "gh" in text or "glpat-" in text:
         text = _TOKEN_SHAPE.sub(MASK, text)
