@@ -303,13 +303,36 @@ def measure(command: list[str]) -> Result:
 
 def repeated(command: list[str], repeat: int) -> Result:
     """The median wall (and read) time of ``repeat`` runs; the largest peak RSS."""
-    results = [measure(command) for _ in range(repeat)]
+    return _median([measure(command) for _ in range(repeat)])
+
+
+def interleaved(commands: list[tuple[str, list[str]]], repeat: int) -> list[tuple[str, Result]]:
+    """Each command ``repeat`` times, taking turns (round 1 runs every case, then round 2 …): a shared machine's
+    slow minute then falls on every case alike, and the median of each case is compared with the floor's."""
+    results: dict[str, list[Result]] = {label: [] for label, _ in commands}
+    for turn in range(repeat):
+        for label, command in commands:
+            print(f"timing {label} ({turn + 1}/{repeat}) …", file=sys.stderr)
+            results[label].append(measure(command))
+    return [(label, _median(results[label])) for label, _ in commands]
+
+
+def _median(results: list[Result]) -> Result:
+    """The median wall (and read) time; the largest peak RSS; the first failure, if one failed."""
     failed = [r for r in results if r.code != 0]
     if failed:
         return failed[0]
     reads = [r.read_s for r in results if r.read_s is not None]
     return Result(statistics.median(r.wall_s for r in results), max(r.peak_mb for r in results),
                   statistics.median(reads) if reads else None, results[0].runs, 0, "")
+
+
+def _compiled() -> None:
+    """Bytecode for ci-carbon, as an installed wheel has it (pip compiles on install): a shell with
+    PYTHONDONTWRITEBYTECODE would otherwise compile every module of the checkout on every run (~0.1 s), which no
+    installed copy pays. The __pycache__ folders it writes are ignored by git."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "ci_carbon")], check=True)
 
 
 def report_command(path: Path, fmt: str = "json") -> list[str]:
@@ -406,16 +429,13 @@ def main() -> None:
                  ("source stage: load() = read + power histories + run → job", "load")]
         if not args.skip_mlflow:
             cases += [("mlflow.search_runs (pandas)", "pandas"), ("MlflowClient.search_runs, all pages", "client")]
-        rows = []
-        for label, case in cases:
-            print(f"timing {label} …", file=sys.stderr)
-            rows.append((label, repeated([*child, case], args.repeat)))
+        _compiled()
         probe = measure(report_command(path))
+        commands = [(label, [*child, case]) for label, case in cases]
         if probe.code == 0:
-            print("timing the report …", file=sys.stderr)
-            for fmt in ("markdown", "json"):
-                rows.append((f"ci-carbon report --mlflow-uri sqlite:/// --format {fmt}",
-                             repeated(report_command(path, fmt), args.repeat)))
+            commands += [(f"ci-carbon report --mlflow-uri sqlite:/// --format {fmt}", report_command(path, fmt))
+                         for fmt in ("markdown", "json")]
+        rows = interleaved(commands, args.repeat)
         if args.server:
             rows += _through_server(path, child, args.repeat)
         print(table(rows, args.runs))
