@@ -12,7 +12,7 @@ from typing import NamedTuple
 from ci_carbon import __version__
 from ci_carbon.core import tables
 from ci_carbon.core.model import Estimate
-from ci_carbon.sources.mlflow.load import ANNOTATION
+from ci_carbon.sources.mlflow.convert import ANNOTATION
 
 WRITABLE = ("FINISHED", "FAILED", "KILLED")  # a running run's numbers are not final
 

@@ -4,33 +4,30 @@
 searches (direct SQL reads only their tags; any other reader reads the runs once, into memory, since a second pass
 over a server would read everything twice), then the runs come a chunk at a time, each with its metric histories
 read in bulk per set of keys — only for runs that logged power and were not already annotated with the current data
-version. A large SQL read happens in a second process (:mod:`.prefetch`). Sibling searches need every run of a group
-before they are known, so a chunk says each run's sibling group and the advice decides (see :class:`Chunk`).
+version (:mod:`.convert`). A large SQL read is read and half converted in a second process (:mod:`.prefetch`).
+Sibling searches need every run of a group before they are known, so a chunk says each run's sibling group and the
+advice decides (see :class:`Chunk`).
 """
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Set
+from collections.abc import Iterator
 from itertools import islice
 from typing import NamedTuple
 
-from ci_carbon.core import tables
-from ci_carbon.core.model import Chunk, JobSpec, Notice, Skipped
+from ci_carbon.core.model import Chunk, Notice
 from ci_carbon.core.settings import MlflowConfig
 from ci_carbon.redact import redact
 from ci_carbon.sources.mlflow import require_mlflow, sql_uri
-from ci_carbon.sources.mlflow.codecarbon_artifact import names_codecarbon, with_artifact
-from ci_carbon.sources.mlflow.hourly_power import energy_by_hour
-from ci_carbon.sources.mlflow.mapping import Owner, counted_end, param_key, to_spec
+from ci_carbon.sources.mlflow.convert import ANNOTATION, PARENT_TAG, Conversion, convert_chunk
 from ci_carbon.sources.mlflow.owners import owners
-from ci_carbon.sources.mlflow.power import Measured, history_keys, measure, measure_host
-from ci_carbon.sources.mlflow.records import MetricPoint, RunReader, RunRecord, Selection
+from ci_carbon.sources.mlflow.records import RunReader, RunRecord, Selection
+
+__all__ = ["ANNOTATION", "CHUNK", "PARENT_TAG", "Opened", "RunStream", "Survey", "client_for", "open_reader",
+           "survey"]
 
 SQL_SCHEMES = ("sqlite:", "postgresql", "mysql", "mssql")
-PARENT_TAG = "mlflow.parentRunId"
-ANNOTATION = "carbon"  # metric prefix and tag prefix written back by `ci-carbon annotate`
 CHUNK = 5000  # runs converted at a time by RunStream: the SQL reader's page, so memory stays that of one page
 
 
@@ -79,72 +76,6 @@ def client_for(uri: str):
             client_may_read(opened.revision, opened.where if isinstance(opened, Fallback) else opened.uri)
         uri = sql_uri.with_driver(uri)
     return ClientReader(uri)
-
-
-def _annotated(record: RunRecord) -> Measured | None:
-    """What an earlier `annotate` wrote, if it was computed with the current data tables."""
-    if record.tags.get(f"{ANNOTATION}.data_version") != tables.data_version():
-        return None
-    power = record.metrics.get(f"{ANNOTATION}/measured_power_w")
-    devices = record.metrics.get(f"{ANNOTATION}/device_count")
-    if power is None or not devices:
-        return None
-    return Measured(int(devices), record.metrics.get(f"{ANNOTATION}/measured_energy_kwh", 0.0), power,
-                    record.metrics.get(f"{ANNOTATION}/gpu_utilization"), 0.0, 0)
-
-
-def _histories(reader: RunReader, records: Iterable[RunRecord]) -> dict[str, dict[str, list[MetricPoint]]]:
-    """Power and utilisation histories of each run that logged them, read in bulk per identical key set."""
-    by_keys: dict[tuple[str, ...], list[str]] = defaultdict(list)
-    for record in records:
-        keys = history_keys(tuple(record.metrics))
-        if keys:
-            by_keys[keys].append(record.run_id)
-    out: dict[str, dict[str, list[MetricPoint]]] = defaultdict(dict)
-    for keys, run_ids in by_keys.items():
-        for (run_id, key), points in reader.histories(run_ids, keys).items():
-            out[run_id][key] = points
-    return out
-
-
-def _sibling_groups(records: Iterable[RunRecord], children: Set[str], parents: Set[str],
-                    keys: dict[str, str]) -> dict[str, tuple[str, str]]:
-    """run id → (sibling group, param key) for each run that could be a trial of a search nobody named: not a
-    child of a parent run, not a parent, with params. The group is the sweep key the run gets if it qualifies."""
-    return {r.run_id: (f"{r.experiment_id}:{','.join(sorted(r.params))}", keys[r.run_id]) for r in records
-            if r.run_id not in children and r.run_id not in parents and r.params}
-
-
-def _convert(reader: RunReader, records: list[RunRecord], parents: set[str] | frozenset[str],
-             sweeps: dict[str, str], keys: dict[str, str], config: MlflowConfig, now_ms: int,
-             uri: str, inherited: dict[str, Owner], by_hour: bool = False) -> tuple[list[JobSpec], list[Skipped]]:
-    """Records → specs (or why not): measured power from histories or an earlier annotation, parents skipped,
-    children owned by their parent's team and project where they name none (``inherited``: by parent run id);
-    ``by_hour``: also each run's measured energy per UTC hour (only an hourly intensity source reads it)."""
-    annotated = {r.run_id: m for r in records if (m := _annotated(r)) is not None}
-    histories = _histories(reader, (r for r in records if r.run_id not in annotated))
-    specs: list[JobSpec] = []
-    skipped: list[Skipped] = []
-    for record in records:
-        history = histories.get(record.run_id, {})
-        last_point = max((points[-1].timestamp for points in history.values() if points), default=None)
-        end = counted_end(record, now_ms, last_point)[0] or now_ms  # the power is integrated as the hours count
-        measured = annotated.get(record.run_id) or (
-            measure(history, record.start_time, end) if history and record.start_time else None)
-        if record.run_id in parents and measured is None:
-            skipped.append(Skipped(record.run_name or record.run_id[:8], record.run_id, "parent"))
-            continue
-        parent = record.tags.get(PARENT_TAG)
-        host = measure_host(history, record.start_time, end) if history and record.start_time else None
-        result = to_spec(record, config, measured, now_ms, last_point, sweeps.get(record.run_id, ""), uri,
-                         keys[record.run_id], inherited.get(parent) if parent else None, host)
-        if (isinstance(result, JobSpec) and measured is None and result.reported_energy_kwh is None
-                and names_codecarbon(record)):
-            result = with_artifact(uri, record, result)
-        if by_hour and isinstance(result, JobSpec) and history and record.start_time:  # the hourly grid weights
-            result = result._replace(energy_by_hour=energy_by_hour(history, record.start_time, end))
-        (skipped if isinstance(result, Skipped) else specs).append(result)  # type: ignore[arg-type]
-    return specs, skipped
 
 
 # ---------------------------------------------------------------------------------------------- streaming
@@ -196,39 +127,27 @@ class RunStream:
         self.inherited = owners(self.reader, self.survey.parents, config, known)
 
     def __iter__(self) -> Iterator[Chunk]:
-        runs = iter(self._runs())
-        while records := list(islice(runs, self.size)):
-            yield self._chunk(records)
-
-    def _runs(self) -> Iterable[RunRecord]:
-        """The runs; from a second process where that was measured to help (:func:`.prefetch.worth_it`)."""
         from ci_carbon.sources.mlflow import prefetch
 
-        if self._records is not None:
+        if self._records is not None:  # the survey read them already (a client reader)
             records, self._records = self._records, None
-            return records
+            yield from self._chunks(iter(records))
+            return
         wanted = self.prefetch if self.prefetch is not None else prefetch.worth_it(self.survey.runs, self.uri)
-        if self.kind == "sql" and wanted:
-            return prefetch.records(self.uri, self.selection)
-        return self.reader.runs(self.selection)
+        if self.kind == "sql" and wanted:  # read and converted by a second process (:mod:`.prefetch`)
+            conversion = self.conversion()
+            yield from prefetch.chunks(self.uri, self.selection, conversion, self.size,
+                                       lambda records: convert_chunk(self.reader, records, conversion))
+            return
+        yield from self._chunks(iter(self.reader.runs(self.selection)))
 
-    def _chunk(self, records: list[RunRecord]) -> Chunk:
-        parents = self.survey.parents
-        keys = {r.run_id: param_key(r) for r in records}
-        sweeps = {r.run_id: r.tags[PARENT_TAG] for r in records if r.tags.get(PARENT_TAG)}
-        siblings = _sibling_groups(records, frozenset(sweeps), parents, keys)
-        specs, skipped = _convert(self.reader, records, parents, sweeps, keys, self.config, self.now_ms, self.where,
-                                  self.inherited, self.by_hour)
-        if self.tag_names:
-            specs = _with_tags(specs, records, self.tag_names)
-        return Chunk(specs, skipped, siblings=siblings)
+    def _chunks(self, runs: Iterator[RunRecord]) -> Iterator[Chunk]:
+        conversion = self.conversion()
+        while records := list(islice(runs, self.size)):
+            yield convert_chunk(self.reader, records, conversion)
+
+    def conversion(self) -> Conversion:
+        return Conversion(self.survey.parents, self.config, self.now_ms, self.where, self.inherited, self.by_hour,
+                          self.tag_names)
 
 
-def _with_tags(specs: list[JobSpec], records: list[RunRecord], names: tuple[str, ...]) -> list[JobSpec]:
-    """Specs carrying the asked tag names a run says (a tag, else a param of that name) among their tags."""
-    said = {}
-    for record in records:
-        found = {n: str(v) for n in names if (v := record.tags.get(n) or record.params.get(n))}
-        if found:
-            said[record.run_id] = found
-    return [s._replace(tags={**s.tags, **said[s.id]}) if s.id in said else s for s in specs]

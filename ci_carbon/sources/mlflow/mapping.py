@@ -11,6 +11,7 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from hashlib import blake2b
 from typing import NamedTuple
 
 from ci_carbon.core import fields as rules
@@ -140,8 +141,8 @@ _NOT_PARAMS = frozenset(NOT_PARAMS)
 def param_key(record: RunRecord) -> str:
     """Runs with the same parameters (seed aside) in one experiment share this key.
 
-    Only compared within one process (grouping, duplicates), never written: Python's own hash of the set of
-    (name, value) pairs is enough, and needs no sorting.
+    Never written, but compared across processes (the prefetch child converts half the chunks), so not Python's
+    own salted ``hash``: a BLAKE2 digest of the sorted (name, value) pairs, the same in every process and run.
     """
     params = record.params
     if not params:
@@ -149,8 +150,10 @@ def param_key(record: RunRecord) -> str:
     left_out = params.keys() & _NOT_PARAMS
     if any(k.startswith("ci_carbon.") for k in params):
         left_out |= {k for k in params if k.startswith("ci_carbon.")}
-    items = frozenset(params.items() - {(k, params[k]) for k in left_out} if left_out else params.items())
-    return format(hash((record.experiment_id, items)) & 0xFFFFFFFFFFFFFFFF, "016x") if items else ""
+    items = sorted(params.items() - {(k, params[k]) for k in left_out} if left_out else params.items())
+    if not items:
+        return ""
+    return blake2b(repr((record.experiment_id, items)).encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 def last_sign_of_life(record: RunRecord, last_point_ms: int | None = None) -> int | None:
