@@ -1,3 +1,3 @@
-from ci_carbon.cli import main
+from ci_carbon.cli import console
 
-main()
+console()

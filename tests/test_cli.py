@@ -95,3 +95,22 @@ def test_a_report_that_fails_while_being_written_leaves_no_file(tmp_path):
         out.write(str(target), iter(["a", "b\n"]))
     assert target.read_text(encoding="utf-8") == "ab\n"
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_the_console_ends_with_every_byte_written_and_its_code(tmp_path: Path):
+    """`python -m ci_carbon` ends without the interpreter's teardown (handler.leave): a report of megabytes on a
+    pipe still arrives whole, equal to the same report written to a file, and the exit code is the command's own."""
+    jobs = "\n".join(f"  - {{name: job-{i:04d}, hardware: A100 SXM4 40GB, count: {1 + i % 8}, hours: {1 + i % 50}, "
+                     f"provider: gcp, region: us-central1}}" for i in range(1500))
+    manifest = tmp_path / "jobs.yaml"
+    manifest.write_text(f"version: 1\njobs:\n{jobs}\n", encoding="utf-8")
+    piped = run_cli("report", "--manifest", str(manifest), "--format", "json")
+    written = run_cli("report", "--manifest", str(manifest), "--format", "json", "-o", str(tmp_path / "r.json"))
+    assert (piped.code, written.code, written.out) == (0, 0, "")
+    text = (tmp_path / "r.json").read_text(encoding="utf-8")
+    assert len(piped.out) > 1_000_000 and piped.out == text and text.endswith("\n}\n")
+    assert text.count('"name": "job-') == 0 and text.count('{"name":"job-') == 1500
+    bad = run_cli("report", "--manifest", str(tmp_path / "missing.yaml"))
+    assert bad.code == 2 and bad.out == "" and bad.err.count("\n") == 1
+    budget = run_cli("report", "--manifest", str(manifest), "--budget-fail-kg", "1", "--format", "json")
+    assert budget.code == 1 and budget.out.endswith("\n}\n")  # the failed budget's report, whole, then exit 1

@@ -46,5 +46,11 @@ def group() -> None:
 
 
 def main() -> None:
-    """The console script `ci-carbon` (and `python -m ci_carbon`)."""
+    """`ci-carbon` for a caller in-process: exits by SystemExit with the documented code."""
     sys.exit(handler.run(group, sys.argv[1:]))
+
+
+def console() -> None:
+    """The console script `ci-carbon` and `python -m ci_carbon`: :func:`main`, ending the process without the
+    interpreter's teardown (:func:`ci_carbon.cli.handler.leave`)."""
+    handler.leave(handler.run(group, sys.argv[1:]))

@@ -9,10 +9,13 @@ line is redacted (no secret) and made one inert line before it is printed.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 import click
 
@@ -162,3 +165,20 @@ def entry(command: click.Command) -> Callable[[], None]:
         sys.exit(run(command, sys.argv[1:]))
 
     return main
+
+
+def leave(code: int) -> NoReturn:
+    """End the process with ``code`` without tearing the interpreter down object by object.
+
+    Why: the teardown frees every row, estimate and string of a large report one at a time — 0.2-0.3 s of a
+    20,000-run report (median 2.44 s → 2.14 s over six runs each), for a process that is ending anyway. What exit
+    must still do is done first: the standard streams are flushed and the atexit handlers run (logging's flush,
+    temporary files' finalizers). Only the console script and ``python -m ci_carbon`` call this
+    (:func:`ci_carbon.cli.console`); :func:`ci_carbon.cli.main` still raises SystemExit, so a caller in-process never
+    loses its interpreter. mypy ends the same way, for the same reason.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (the reader stopped): nothing more to say
+            stream.flush()
+    atexit._run_exitfuncs()
+    os._exit(code)
