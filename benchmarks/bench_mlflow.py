@@ -363,16 +363,12 @@ def _through_server(path: Path, child: list[str], repeat: int) -> list[tuple[str
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("mlflow server did not start") from None
                 time.sleep(0.5)
-        rows = []
-        for label, case in (("through `mlflow server`: MlflowClient.search_runs, all pages", "http_client"),
-                            ("through `mlflow server`: ci-carbon ClientReader.runs", "http_reader")):
-            print(f"timing {label} …", file=sys.stderr)
-            rows.append((label, repeated([*child[:2], "--store", uri, "--case", case], repeat)))
-        print("timing the report through the server …", file=sys.stderr)
-        command = [sys.executable, "-m", "ci_carbon", "report", "--mlflow-uri", uri, "--output", os.devnull]
-        rows.append(("through `mlflow server`: ci-carbon report (Markdown, with power histories)",
-                     repeated(command, repeat)))
-        return rows
+        commands = [(label, [*child[:2], "--store", uri, "--case", case]) for label, case in (
+            ("through `mlflow server`: MlflowClient.search_runs, all pages", "http_client"),
+            ("through `mlflow server`: ci-carbon ClientReader.runs", "http_reader"))]
+        commands.append(("through `mlflow server`: ci-carbon report (Markdown, with power histories)",
+                         [sys.executable, "-m", "ci_carbon", "report", "--mlflow-uri", uri, "--output", os.devnull]))
+        return interleaved(commands, repeat)
     finally:
         server.terminate()
         server.wait(timeout=30)
