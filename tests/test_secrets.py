@@ -101,6 +101,18 @@ def test_a_secret_written_in_pieces_is_masked_by_the_stream_and_by_redacted():
     assert "".join(redacted(pieces)) == expected
 
 
+def test_staged_text_is_written_after_what_the_stream_holds_which_is_masked():
+    """A report staged by core/outputs.py was redacted piece by piece; the stream writes it after its own held text,
+    and masks that (a secret in a line still open when the report comes)."""
+    sink = io.StringIO()
+    stream = RedactingStream(sink)  # type: ignore[arg-type]
+    stream.write("open line postgresql://ci:s3cr3t-Planted-9f2@db/mlflow ")
+    stream.write_redacted("staged report\n")
+    stream.write("after\n")
+    stream.finish()
+    assert sink.getvalue() == "open line postgresql://ci:***@db/mlflow staged report\nafter\n"
+
+
 # --- manifest commands: the secret in a job's text and in the environment ------------------------------------------
 
 
