@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import orjson
+
 from ci_carbon.core.names import nearest, normalise, suggestion
 from ci_carbon.errors import InputError, InputProblem, SourceUnreachable
 from ci_carbon.sources.mlflow import db_errors
@@ -20,6 +22,7 @@ from ci_carbon.sources.mlflow.records import MetricPoint, RunRecord, Selection
 
 PAGE = 5_000  # runs per search page (the server caps max_results at 50,000)
 HISTORY_WORKERS = 8  # concurrent history requests through a server
+SEARCH_ENDPOINT = "/api/2.0/mlflow/runs/search"  # the REST API's search (MLflow's docs: REST API, Search Runs)
 BULK_ENDPOINT = "/ajax-api/2.0/mlflow/metrics/get-history-bulk"  # what MLflow's UI charts many runs with
 BULK_RUNS, BULK_POINTS = 100, 25_000  # the endpoint's limits: run ids per request, points per answer (cut silently)
 RETRY_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
@@ -31,15 +34,35 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "\\'") + "'"
 
 
-def _record(run: Any, experiment_name: str) -> RunRecord:
+def _record(run: Any) -> RunRecord:
+    """A run entity of the client's own search (its experiment's name is filled in by the caller)."""
     info, data = run.info, run.data
     return RunRecord(
-        run_id=info.run_id, experiment_id=str(info.experiment_id), experiment_name=experiment_name,
+        run_id=info.run_id, experiment_id=str(info.experiment_id), experiment_name="",
         run_name=info.run_name or "", status=info.status, lifecycle_stage=info.lifecycle_stage,
         start_time=info.start_time, end_time=info.end_time, user_id=info.user_id or "",
         tags=dict(data.tags), params=dict(data.params),
         metrics={k: math.nan if v != v else v for k, v in data.metrics.items()},  # one NaN object: records compare
         last_metric_ms=_last_metric_ms(data),
+    )
+
+
+def _json_record(run: dict[str, Any]) -> RunRecord:
+    """A run of the REST API's JSON as :func:`_record` makes it of the entity MLflow would build from the same
+    answer: what protobuf leaves out reads as its default (a start time of 0, status RUNNING, ""), an end time of 0
+    as none, a value of "NaN" or "Infinity" as that float; int64 fields may come as numbers or as strings."""
+    info, data = run.get("info", {}), run.get("data", {})
+    metrics = data.get("metrics", ())
+    values = {m["key"]: float(m.get("value", 0.0)) for m in metrics}
+    return RunRecord(
+        run_id=info.get("run_id") or info.get("run_uuid", ""), experiment_id=str(info.get("experiment_id", "")),
+        experiment_name="", run_name=info.get("run_name", ""), status=info.get("status", "RUNNING"),
+        lifecycle_stage=info.get("lifecycle_stage", ""), start_time=int(info.get("start_time", 0)),
+        end_time=int(info.get("end_time", 0)) or None, user_id=info.get("user_id", ""),
+        tags={t["key"]: t.get("value", "") for t in data.get("tags", ())},
+        params={p["key"]: p.get("value", "") for p in data.get("params", ())},
+        metrics={k: math.nan if v != v else v for k, v in values.items()},
+        last_metric_ms=max((int(m.get("timestamp", 0)) for m in metrics), default=None),
     )
 
 
@@ -144,19 +167,61 @@ class ClientReader:
         view = ViewType.ALL if selection.include_deleted else ViewType.ACTIVE_ONLY
         query = self.filter_string(selection)
         ids = sorted(experiments)
+        creds = self._rest_creds()
         for start in range(0, len(ids), 100):
             chunk = ids[start:start + 100]
-            token = None
-            while True:
-                page = self.call("search runs", self.client.search_runs, experiment_ids=chunk,
-                                  filter_string=query, run_view_type=view, max_results=PAGE, page_token=token)
-                for run in page:
-                    record = _record(run, experiments.get(str(run.info.experiment_id), ""))
+            if creds is None:
+                pages = self._client_pages(chunk, query, view)
+            else:
+                pages = self._rest_pages(creds, chunk, query, view)
+            for page in pages:
+                for record in page:
                     if _matches_commit(record, selection.git_commits):
-                        yield record
-                token = page.token
-                if not token:
-                    break
+                        yield record._replace(experiment_name=experiments.get(record.experiment_id, ""))
+
+    def _client_pages(self, experiment_ids: list[str], query: str, view: int) -> Iterator[list[RunRecord]]:
+        """A store the client opens itself (a SQL store the direct reader leaves to it): the client's own search."""
+        token = None
+        while True:
+            page = self.call("search runs", self.client.search_runs, experiment_ids=experiment_ids,
+                              filter_string=query, run_view_type=view, max_results=PAGE, page_token=token)
+            yield [_record(run) for run in page]
+            token = page.token
+            if not token:
+                return
+
+    def _rest_pages(self, creds: Any, experiment_ids: list[str], query: str, view: int) -> Iterator[list[RunRecord]]:
+        """Through a tracking server: the REST API's runs/search, with the request MLflow's client sends (its
+        credentials, retries and workspace header), the answer's JSON turned into records directly.
+
+        Why not ``MlflowClient.search_runs``: it turns the answer into protobuf messages, then into entities, and
+        that took three quarters of this process's time (15.5 s of CPU for 20,000 runs against 4.5 s, README).
+        """
+        from mlflow.entities import ViewType
+        from mlflow.protos.service_pb2 import SearchRuns
+        from mlflow.utils.proto_json_utils import message_to_json
+        from mlflow.utils.rest_utils import http_request, verify_rest_response
+
+        proto_view: Any = ViewType.to_proto(view)  # the protobuf enum's number (typed as MLflow's enum)
+        token = None
+        while True:
+            request = SearchRuns(experiment_ids=experiment_ids, filter=query, run_view_type=proto_view,
+                                 max_results=PAGE, page_token=token)
+            body = orjson.loads(message_to_json(request))
+            response = self.call("search runs", http_request, creds, SEARCH_ENDPOINT, "POST", json=body)
+            self.call("search runs", verify_rest_response, response, SEARCH_ENDPOINT)
+            try:
+                answer = orjson.loads(response.content)
+            except orjson.JSONDecodeError as err:
+                raise SourceUnreachable(f"MLflow at {self.uri} answered a search of runs with something other "
+                                        f"than JSON: {err}") from None
+            del response  # a page's answer is held once, as records, while the caller works on it
+            records = [_json_record(run) for run in answer.get("runs", ())]
+            token = answer.get("next_page_token")
+            del answer
+            yield records
+            if not token:
+                return
 
     def histories(self, run_ids: Iterable[str], keys: Iterable[str]) -> dict[tuple[str, str], list[MetricPoint]]:
         """Through a tracking server: MLflow's bulk history endpoint, one request per key and 100 runs, several at

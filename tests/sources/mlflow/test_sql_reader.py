@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import sqlite3
+import sys
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -158,6 +159,24 @@ def test_records_equal_the_clients(store: Store):
     assert by_id[store.runs["running"]].end_time is None
     assert by_id[store.runs["unnamed"]].run_name  # MLflow generated one
     assert {r.status for r in got} >= {"FINISHED", "FAILED", "KILLED", "RUNNING"}
+
+
+def test_the_client_readers_own_search_equals_the_clients_entities(store: Store):
+    """Through a server, ClientReader turns the REST answer's JSON into records itself; they are what MLflow's own
+    search_runs entities give: NaN and infinite metrics, empty and non-ASCII values, a running run without an end."""
+    from ci_carbon.sources.mlflow.client_reader import ClientReader
+
+    expected = _client_records(store.client, store.experiments.values())
+    got = list(ClientReader(store.server.uri).runs(Selection(experiments=store.names)))
+    assert _comparable(got) == _comparable(expected)
+    by_id = {r.run_id: r for r in got}
+    finished = by_id[store.runs["finished"]]
+    # MLflow's SQL store keeps +inf as the largest double
+    assert math.isnan(finished.metrics["loss"]) and finished.metrics["acc"] == sys.float_info.max
+    assert finished.tags["empty"] == "" and finished.tags["note"].endswith("ünïcödé 🚀 \t")
+    assert finished.last_metric_ms == T0 + 50_000 and finished.start_time == T0  # the power series' last point
+    assert by_id[store.runs["running"]].end_time is None and by_id[store.runs["running"]].status == "RUNNING"
+    assert by_id[store.runs["deleted"]].lifecycle_stage == "deleted"
 
 
 def _selections(store: Store) -> list[Selection]:
