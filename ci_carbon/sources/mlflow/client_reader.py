@@ -1,5 +1,9 @@
 """Read runs through MLflow's own client: any tracking URI (server, Databricks, SQL store with full mlflow).
 
+Through a server, the search goes out as the client's own request (:func:`mlflow.utils.rest_utils.http_request`:
+its credentials, retries and headers) and its JSON answer becomes records here; the metric histories come from the
+bulk endpoint MLflow's UI uses. A store the client opens itself is searched with ``MlflowClient.search_runs``.
+
 Every page is read (no silent cap), deleted runs are included for accounting, and the client's HTTP retries are
 bounded so that an unreachable server ends in one clear message (exit 3) within about a minute, not ten.
 """
