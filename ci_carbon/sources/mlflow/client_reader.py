@@ -38,34 +38,41 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "\\'") + "'"
 
 
-def _record(run: Any) -> RunRecord:
-    """A run entity of the client's own search (its experiment's name is filled in by the caller)."""
+def _one_nan(value: float) -> float:
+    """Every NaN as the one object math.nan: records then compare equal (dicts compare by identity first)."""
+    return math.nan if value != value else value
+
+
+def _record(run: Any, names: dict[str, str]) -> RunRecord:
+    """A run entity of the client's own search; ``names``: experiment id → name."""
     info, data = run.info, run.data
+    experiment_id = str(info.experiment_id)
     return RunRecord(
-        run_id=info.run_id, experiment_id=str(info.experiment_id), experiment_name="",
+        run_id=info.run_id, experiment_id=experiment_id, experiment_name=names.get(experiment_id, ""),
         run_name=info.run_name or "", status=info.status, lifecycle_stage=info.lifecycle_stage,
         start_time=info.start_time, end_time=info.end_time, user_id=info.user_id or "",
         tags=dict(data.tags), params=dict(data.params),
-        metrics={k: math.nan if v != v else v for k, v in data.metrics.items()},  # one NaN object: records compare
+        metrics={k: _one_nan(v) for k, v in data.metrics.items()},
         last_metric_ms=_last_metric_ms(data),
     )
 
 
-def _json_record(run: dict[str, Any]) -> RunRecord:
+def _json_record(run: dict[str, Any], names: dict[str, str]) -> RunRecord:
     """A run of the REST API's JSON as :func:`_record` makes it of the entity MLflow would build from the same
     answer: what protobuf leaves out reads as its default (a start time of 0, status RUNNING, ""), an end time of 0
     as none, a value of "NaN" or "Infinity" as that float; int64 fields may come as numbers or as strings."""
     info, data = run.get("info", {}), run.get("data", {})
     metrics = data.get("metrics", ())
-    values = {m["key"]: float(m.get("value", 0.0)) for m in metrics}
+    experiment_id = str(info.get("experiment_id", ""))
     return RunRecord(
-        run_id=info.get("run_id") or info.get("run_uuid", ""), experiment_id=str(info.get("experiment_id", "")),
-        experiment_name="", run_name=info.get("run_name", ""), status=info.get("status", "RUNNING"),
+        run_id=info.get("run_id") or info.get("run_uuid", ""), experiment_id=experiment_id,
+        experiment_name=names.get(experiment_id, ""), run_name=info.get("run_name", ""),
+        status=info.get("status", "RUNNING"),
         lifecycle_stage=info.get("lifecycle_stage", ""), start_time=int(info.get("start_time", 0)),
         end_time=int(info.get("end_time", 0)) or None, user_id=info.get("user_id", ""),
         tags={t["key"]: t.get("value", "") for t in data.get("tags", ())},
         params={p["key"]: p.get("value", "") for p in data.get("params", ())},
-        metrics={k: math.nan if v != v else v for k, v in values.items()},
+        metrics={m["key"]: _one_nan(float(m.get("value", 0.0))) for m in metrics},
         last_metric_ms=max((int(m.get("timestamp", 0)) for m in metrics), default=None),
     )
 
@@ -175,26 +182,26 @@ class ClientReader:
         for start in range(0, len(ids), 100):
             chunk = ids[start:start + 100]
             if creds is None:
-                pages = self._client_pages(chunk, query, view)
+                pages = self._client_pages(chunk, query, view, experiments)
             else:
-                pages = self._rest_pages(creds, chunk, query, view)
+                pages = self._rest_pages(creds, chunk, query, view, experiments)
             for page in pages:
-                for record in page:
-                    if _matches_commit(record, selection.git_commits):
-                        yield record._replace(experiment_name=experiments.get(record.experiment_id, ""))
+                yield from (record for record in page if _matches_commit(record, selection.git_commits))
 
-    def _client_pages(self, experiment_ids: list[str], query: str, view: int) -> Iterator[list[RunRecord]]:
+    def _client_pages(self, experiment_ids: list[str], query: str, view: int,
+                      names: dict[str, str]) -> Iterator[list[RunRecord]]:
         """A store the client opens itself (a SQL store the direct reader leaves to it): the client's own search."""
         token = None
         while True:
             page = self.call("search runs", self.client.search_runs, experiment_ids=experiment_ids,
                               filter_string=query, run_view_type=view, max_results=PAGE, page_token=token)
-            yield [_record(run) for run in page]
+            yield [_record(run, names) for run in page]
             token = page.token
             if not token:
                 return
 
-    def _rest_pages(self, creds: Any, experiment_ids: list[str], query: str, view: int) -> Iterator[list[RunRecord]]:
+    def _rest_pages(self, creds: Any, experiment_ids: list[str], query: str, view: int,
+                    names: dict[str, str]) -> Iterator[list[RunRecord]]:
         """Through a tracking server: the REST API's runs/search, with the request MLflow's client sends (its
         credentials, retries and workspace header), the answer's JSON turned into records directly.
 
@@ -220,7 +227,7 @@ class ClientReader:
                 raise SourceUnreachable(f"MLflow at {self.uri} answered a search of runs with something other "
                                         f"than JSON: {err}") from None
             del response  # a page's answer is held once, as records, while the caller works on it
-            records = [_json_record(run) for run in answer.get("runs", ())]
+            records = [_json_record(run, names) for run in answer.get("runs", ())]
             token = answer.get("next_page_token")
             del answer
             yield records
